@@ -1,0 +1,1 @@
+"""Microblog: everything that runs, locally and on AWS Lambda."""

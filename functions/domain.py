@@ -1,0 +1,240 @@
+"""The domain model: users, posts, follow edges, validation and change events.
+
+Nothing here does I/O. Store adapters persist these objects; services build
+them; the site build maps the change events to the pages they touch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from ulid import ULID
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+PASSWORD_MIN = 8
+BODY_MAX = 500
+ABOUT_ME_MAX = 140
+
+
+class DomainError(Exception):
+    """Base of the errors a use case reports to its caller."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    """Input that breaks a rule of the domain (length, format, ...)."""
+
+
+class Conflict(DomainError):
+    """A uniqueness rule would be broken (username or e-mail taken)."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (e.g. delete someone else's post)."""
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the millisecond (what every store keeps exactly)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+_last_id = ULID.from_int(0)
+_id_lock = threading.Lock()
+
+
+def new_id(at: datetime | None = None) -> str:
+    """A ULID: unique, immutable and sortable by creation time.
+
+    Ids made without `at` are monotonic within the process, so two posts
+    written in the same millisecond still sort in the order they were made.
+    """
+    global _last_id
+    if at is not None:
+        return str(ULID.from_datetime(at))
+    with _id_lock:
+        candidate = ULID()
+        if int(candidate) <= int(_last_id):
+            candidate = ULID.from_int(int(_last_id) + 1)
+        _last_id = candidate
+    return str(candidate)
+
+
+def format_time(at: datetime) -> str:
+    """ISO 8601 in UTC with a Z, the form used in JSON and `<time datetime>`."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_username(username: str) -> str:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise ValidationError(
+            "Username must be 3 to 32 letters, digits, '_', '-' or '.'.", "username"
+        )
+    return username
+
+
+def normalize_email(email: str) -> str:
+    """The validated address; compare addresses with `email_key`."""
+    try:
+        result = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"Invalid email address: {exc}", "email") from None
+    return result.normalized
+
+
+def validate_password(password: str) -> str:
+    if len(password or "") < PASSWORD_MIN:
+        raise ValidationError(f"Password must be at least {PASSWORD_MIN} characters.", "password")
+    return password
+
+
+def validate_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Say something: a post cannot be empty.", "body")
+    if len(body) > BODY_MAX:
+        raise ValidationError(f"A post has at most {BODY_MAX} characters.", "body")
+    return body
+
+
+def validate_about_me(about_me: str) -> str:
+    about_me = (about_me or "").strip()
+    if len(about_me) > ABOUT_ME_MAX:
+        raise ValidationError(f"About me has at most {ABOUT_ME_MAX} characters.", "about_me")
+    return about_me
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same: case is ignored."""
+    return username.casefold()
+
+
+def email_key(email: str) -> str:
+    """What makes two e-mail addresses the same: case is ignored."""
+    return email.casefold()
+
+
+# ---------------------------------------------------------------- entities
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    email: str
+    password_hash: str
+    about_me: str = ""
+    created: datetime = field(default_factory=utcnow)
+    last_seen: datetime = field(default_factory=utcnow)
+    token_version: int = 0
+    # Counters are kept by the store; they are read-only here.
+    post_count: int = 0
+    follower_count: int = 0
+    followed_count: int = 0
+
+    @classmethod
+    def new(cls, username: str, email: str, password_hash: str) -> User:
+        now = utcnow()
+        return cls(
+            id=new_id(now),
+            username=validate_username(username),
+            email=normalize_email(email),
+            password_hash=password_hash,
+            created=now,
+            last_seen=now,
+        )
+
+    def avatar(self, size: int = 128) -> str:
+        """The Gravatar URL, as in the tutorial (identicon when none is set)."""
+        digest = hashlib.md5(self.email.lower().encode("utf-8")).hexdigest()
+        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+
+    def replace(self, **changes) -> User:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    author_id: str
+    body: str
+    body_html: str
+    language: str
+    timestamp: datetime
+
+    @classmethod
+    def new(cls, author_id: str, body: str, body_html: str, language: str) -> Post:
+        now = utcnow()
+        return cls(new_id(now), author_id, body, body_html, language, now)
+
+
+@dataclass(frozen=True)
+class Counts:
+    posts: int
+    followers: int
+    followed: int
+
+
+# ---------------------------------------------------------------- events
+# What a write use case changed. The site build maps each to the pages it
+# touches; on AWS the DynamoDB stream delivers the same facts.
+
+
+@dataclass(frozen=True)
+class PostCreated:
+    post: Post
+    author: User
+
+
+@dataclass(frozen=True)
+class PostDeleted:
+    post: Post
+    author: User
+
+
+@dataclass(frozen=True)
+class UserCreated:
+    user: User
+
+
+@dataclass(frozen=True)
+class UserUpdated:
+    user: User
+    previous: User
+
+
+@dataclass(frozen=True)
+class Followed:
+    follower: User
+    followed: User
+
+
+@dataclass(frozen=True)
+class Unfollowed:
+    follower: User
+    followed: User
+
+
+Event = PostCreated | PostDeleted | UserCreated | UserUpdated | Followed | Unfollowed

@@ -1,0 +1,55 @@
+"""Post bodies: Markdown rendered once, at write time, then sanitized; language detection.
+
+The allow-list is deliberately small (inline formatting, links, lists,
+quotes, code): a post is a short message, not a page. Links get
+`rel="nofollow noopener"` so a post cannot pass on ranking or the opener.
+"""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+from langdetect import DetectorFactory, LangDetectException, detect
+
+DetectorFactory.seed = 0  # langdetect is random by default; make it repeatable
+
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+UNKNOWN_LANGUAGE = ""
+
+
+def render_markdown(body: str) -> str:
+    """Safe HTML for a post body written in Markdown."""
+    html = markdown.markdown(body, extensions=["sane_lists"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow noopener",
+    )
+
+
+def detect_language(text: str) -> str:
+    """The ISO 639-1 code of the text's language, or "" when unsure
+    (as the tutorial does with langdetect)."""
+    try:
+        return detect(text)
+    except LangDetectException:
+        return UNKNOWN_LANGUAGE

@@ -1,0 +1,101 @@
+"""The use cases: what the API does, in domain terms, over any `Store`.
+
+Each write emits the change events it caused to `on_change`: locally that is
+the site build, right away; on AWS it does nothing, because the DynamoDB
+stream carries the same facts to the render function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import auth
+from .domain import (
+    Event,
+    NotFound,
+    Post,
+    PostCreated,
+    User,
+    UserCreated,
+    ValidationError,
+    validate_body,
+    validate_password,
+)
+from .markup import detect_language, render_markdown
+from .store import Store
+
+
+@dataclass
+class Microblog:
+    store: Store
+    tokens: auth.Tokens
+    on_change: Callable[[list[Event]], object] = field(default=lambda events: None)
+
+    def _emit(self, *events: Event) -> None:
+        """Hand what changed to the site build, after the write succeeded."""
+        self.on_change(list(events))
+
+    # ------------------------------------------------------------ accounts
+
+    def register(self, username: str, email: str, password: str) -> User:
+        validate_password(password)
+        user = User.new(username, email, auth.hash_password(password))
+        self.store.create_user(user)
+        user = self.require_user(user.id)
+        self._emit(UserCreated(user))
+        return user
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user, when the password is right; None otherwise (same cost either way)."""
+        user = self.store.get_user_by_username(username or "")
+        return user if auth.check_password(user, password or "") else None
+
+    def revoke_tokens(self, user: User) -> User:
+        """Invalidate every session and API token the user holds."""
+        fresh = self.require_user(user.id)
+        return self.store.update_user(fresh.replace(token_version=fresh.token_version + 1))
+
+    def reset_token(self, user: User) -> str:
+        """A link token for a forgotten password: valid 10 minutes, once."""
+        return self.tokens.issue(user, auth.RESET)
+
+    def reset_password(self, token: str, password: str) -> User:
+        """Set a new password with a reset token. The token version is bumped,
+        which spends this token and logs out every session."""
+        user = self.user_for_token(token, auth.RESET)
+        validate_password(password)
+        return self.store.update_user(
+            user.replace(
+                password_hash=auth.hash_password(password),
+                token_version=user.token_version + 1,
+            )
+        )
+
+    def user_for_token(self, token: str, kind: str) -> User:
+        """The user a token stands for; raises auth.InvalidToken otherwise."""
+        claims = self.tokens.read(token, kind)
+        return self.tokens.verify(claims, self.store.get_user(claims.user_id))
+
+    def require_user(self, user_id: str) -> User:
+        user = self.store.get_user(user_id)
+        if user is None:
+            raise NotFound("User not found.")
+        return user
+
+    # ------------------------------------------------------------ posts
+
+    def create_post(self, author: User, body: str) -> Post:
+        body = validate_body(body)
+        post = Post.new(author.id, body, render_markdown(body), detect_language(body))
+        if not post.body_html.strip():
+            raise ValidationError("Say something: a post cannot be empty.", "body")
+        self.store.create_post(post)
+        self._emit(PostCreated(post, self.require_user(author.id)))
+        return post
+
+    def require_post(self, post_id: str) -> Post:
+        post = self.store.get_post(post_id)
+        if post is None:
+            raise NotFound("Post not found.")
+        return post

@@ -1,0 +1,137 @@
+"""The storage port: one `Store` protocol in domain terms, and its adapters.
+
+Adapters: `sqlite` (embedded default) and `dynamodb` (AWS, single table).
+Both pass the same contract suite in `tests/contract/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from ..domain import Counts, Post, User
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a collection, newest first.
+
+    `next_cursor` is opaque: pass it back to get the following page; it is
+    None on the last page. A page may be empty only when the whole
+    collection is empty or the cursor pointed past the end.
+    """
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this store did not hand out (or that was tampered with)."""
+
+
+class Store(Protocol):
+    """Everything the use cases need from storage, in domain terms.
+
+    Rules every adapter keeps (the contract tests check them):
+    - usernames and e-mails are unique case-insensitively (`domain.username_key`,
+      `domain.email_key`); a breach raises `domain.Conflict` with `field` set to
+      "username" or "email", also when two writers race;
+    - `follow`/`unfollow` are idempotent and keep both users' counters equal
+      to the number of edges, under concurrency;
+    - collections are newest first and a walk over `next_cursor` sees every
+      item exactly once; `limit` is clamped to 1..MAX_LIMIT; a bad cursor
+      raises `InvalidCursor`;
+    - User objects come back with `post_count`, `follower_count` and
+      `followed_count` filled in.
+    """
+
+    # users
+    def create_user(self, user: User) -> None: ...
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def get_user_by_username(self, username: str) -> User | None: ...
+
+    def get_user_by_email(self, email: str) -> User | None: ...
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users that exist among `user_ids`, by id (one round trip or few)."""
+        ...
+
+    def update_user(self, user: User) -> User:
+        """Write the editable fields of `user` (username, email, about_me,
+        password_hash, token_version, last_seen) and return the stored user.
+
+        Raises Conflict when the new username or e-mail is taken, NotFound when
+        the user does not exist. Counters in `user` are ignored.
+        """
+        ...
+
+    def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
+        """All users, newest first."""
+        ...
+
+    # posts
+    def create_post(self, post: Post) -> None:
+        """Store the post, count it on its author, put it in explore and in
+        the home feed of its author and of every follower."""
+        ...
+
+    def get_post(self, post_id: str) -> Post | None: ...
+
+    def delete_post(self, post_id: str) -> Post | None:
+        """Remove the post everywhere (author, explore, feeds); return it,
+        or None when there was none."""
+        ...
+
+    def posts_by(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]: ...
+
+    def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
+        """Everyone's posts."""
+        ...
+
+    def home_feed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]:
+        """The posts of the users `user_id` follows, and its own."""
+        ...
+
+    # follows
+    def follow(self, follower_id: str, followed_id: str) -> bool:
+        """Add the edge; True when it was added, False when it existed.
+        Raises NotFound when either user is missing."""
+        ...
+
+    def unfollow(self, follower_id: str, followed_id: str) -> bool:
+        """Remove the edge; True when it was removed, False when there was none."""
+        ...
+
+    def is_following(self, follower_id: str, followed_id: str) -> bool: ...
+
+    def followers(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        """Users following `user_id`, most recent edge first."""
+        ...
+
+    def followed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        """Users `user_id` follows, most recent edge first."""
+        ...
+
+    def counts(self, user_id: str) -> Counts: ...
+
+    def close(self) -> None: ...
+
+
+def clamp_limit(limit: int) -> int:
+    return max(1, min(int(limit), MAX_LIMIT))

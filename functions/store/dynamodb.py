@@ -1,0 +1,842 @@
+"""The AWS store: one DynamoDB table (single-table design), boto3's low-level client.
+
+Item layout (all keys are strings; `type` names the item kind, for the stream handler;
+GSI1 projects ALL attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC):
+
+| item            | PK                 | SK                   | GSI1PK / GSI1SK, GSI2PK / GSI2SK |
+| --------------- | ------------------ | -------------------- | -------------------------------- |
+| user            | `USER#<id>`        | `PROFILE`            | GSI2: `USERS` / `<id>`           |
+| username marker | `USERNAME#<key>`   | `USERNAME`           |                                  |
+| e-mail marker   | `EMAIL#<key>`      | `EMAIL`              |                                  |
+| post            | `USER#<author id>` | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id  |
+| post pointer    | `POST#<post id>`   | `POST`               |                                  |
+| follow edge     | `USER#<follower>`  | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,    |
+|                 |                    |                      | GSI2: `FOLLOWERS#<followed>`,    |
+|                 |                    |                      | both sorted by the edge id       |
+| timeline entry  | `TL#<reader id>`   | `<post id>`          |                                  |
+| explore bucket  | `EXPLORE_BUCKETS`  | `<day>`              |                                  |
+
+Why it is shaped like this:
+
+- Ids are ULIDs, so "newest first" is "sort key descending" everywhere; edges get
+  their own ULID so followers/followed list by when the edge was made.
+- Uniqueness: the user and its two markers are written in one TransactWriteItems
+  with `attribute_not_exists`; the index of the failed condition tells which
+  field is taken. A rename deletes the old marker and puts the new one in the
+  same transaction as the user update.
+- Counters (`post_count`, `follower_count`, `followed_count`) live on the user
+  item and change in the same transaction as the post or edge, so they always
+  equal what exists. One edge item serves both directions: GSI1 lists whom a
+  user follows, GSI2 who follows a user.
+- `get_post` by id alone reads a tiny pointer item (written in the post's
+  transaction, so it is strongly consistent, unlike a GSI) then the post.
+- GSI2 is keys-only: user items change often (counters, last_seen) and a
+  keys-only index is not rewritten by those changes; pages of users are
+  resolved with one BatchGetItem. Its `USERS` partition is only written when
+  someone registers.
+- Explore: GSI1 partitions posts by UTC day of their id (`EXPLORE#<day>`), so
+  no partition stays hot for ever. A directory of days that have posts
+  (`EXPLORE_BUCKETS`, written once per day per process) lets a page skip
+  straight from one non-empty day to the next: a page of n posts costs at most
+  n+1 bucket queries plus small directory queries, never a walk over empty days.
+  (Days emptied by deletes stay listed; that costs one empty query each.)
+  Within one day the partition is not sharded; past ~1000 posts/s add write
+  shards (`EXPLORE#<day>#<n>`) and merge them on read.
+- Home feed: fan-out on write. `create_post` copies the post into `TL#<id>` of
+  its author and every follower (BatchWriteItem, 25 a call); `follow` back-fills
+  the followed user's posts, `unfollow` and `delete_post` remove them. Posts
+  are never edited, so the copies never go stale and a page is ONE Query.
+  The fan-out runs inline here; on AWS it can move to the stream handler
+  (stream records of one edge key arrive in order, which also settles
+  follow/unfollow races on the timeline) with a fallback for huge audiences.
+- Cursors are url-safe base64 JSON of the last item's sort key (and explore
+  day), tagged with the collection; anything else raises InvalidCursor. Pages
+  are read with limit+1 so an exactly-full last page has no next cursor.
+- Transactions that lose a race (TransactionConflict) are retried with jittered
+  backoff; a failed condition is an answer, not an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import random
+import re
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from ulid import ULID
+
+from ..domain import (
+    Conflict,
+    Counts,
+    NotFound,
+    Post,
+    User,
+    email_key,
+    format_time,
+    new_id,
+    parse_time,
+    username_key,
+)
+from . import DEFAULT_LIMIT, InvalidCursor, Page, clamp_limit
+
+# ------------------------------------------------------------ schema (single source)
+
+PK, SK = "PK", "SK"
+GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
+GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"
+TTL_ATTRIBUTE = "expires_at"
+ITEM_IS_NEW = f"attribute_not_exists({PK})"
+ITEM_EXISTS = f"attribute_exists({PK})"
+TYPE = "type"  # item kind: see ItemType
+
+USER_PK = "USER#"  # + user id: the user's partition (profile, posts, edges it made)
+USER_SK = "PROFILE"
+USERNAME_PK, USERNAME_SK = "USERNAME#", "USERNAME"  # + domain.username_key
+EMAIL_PK, EMAIL_SK = "EMAIL#", "EMAIL"  # + domain.email_key
+POST_SK = "POST#"  # + post id, in the author's partition
+POST_REF_PK, POST_REF_SK = "POST#", "POST"  # + post id: pointer to the author
+FOLLOWS_SK = "FOLLOWS#"  # + followed id, in the follower's partition
+TIMELINE_PK = "TL#"  # + user id; SK = post id
+EXPLORE_PK = "EXPLORE#"  # + day: GSI1 partition of the posts of that day
+EXPLORE_DIRECTORY_PK = "EXPLORE_BUCKETS"  # SK = day
+FOLLOWING_PK = "FOLLOWING#"  # + follower id: GSI1 partition of its edges
+FOLLOWERS_PK = "FOLLOWERS#"  # + followed id: GSI2 partition of its edges
+USERS_PK = "USERS"  # GSI2 partition of every user
+EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
+
+
+class ItemType:
+    USER = "user"
+    USERNAME = "username"
+    EMAIL = "email"
+    POST = "post"
+    POST_REF = "post_ref"
+    EDGE = "edge"
+    TIMELINE = "timeline"
+    EXPLORE_BUCKET = "explore_bucket"
+
+
+def _key(name: str) -> dict[str, str]:
+    return {"AttributeName": name, "AttributeType": "S"}
+
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [_key(n) for n in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK)],
+    "KeySchema": [
+        {"AttributeName": PK, "KeyType": "HASH"},
+        {"AttributeName": SK, "KeyType": "RANGE"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": GSI1,
+            "KeySchema": [
+                {"AttributeName": GSI1PK, "KeyType": "HASH"},
+                {"AttributeName": GSI1SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        {
+            "IndexName": GSI2,
+            "KeySchema": [
+                {"AttributeName": GSI2PK, "KeyType": "HASH"},
+                {"AttributeName": GSI2SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+}
+"""`create_table` kwargs (without TableName); CloudFormation uses the same names,
+except that its StreamSpecification has only StreamViewType."""
+
+TIME_TO_LIVE = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BATCH_WRITE_MAX = 25
+BATCH_GET_MAX = 100
+MAX_ATTEMPTS = 10
+CONDITION_FAILED = "ConditionalCheckFailed"
+RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+
+
+def explore_bucket(post_id: str) -> str:
+    """The UTC day a post id was made: its explore bucket (same order as the ids)."""
+    return ULID.from_str(post_id).datetime.strftime(EXPLORE_BUCKET_FORMAT)
+
+
+def user_key(user_id: str) -> dict[str, str]:
+    return {PK: USER_PK + user_id, SK: USER_SK}
+
+
+def post_key(author_id: str, post_id: str) -> dict[str, str]:
+    return {PK: USER_PK + author_id, SK: POST_SK + post_id}
+
+
+def edge_key(follower_id: str, followed_id: str) -> dict[str, str]:
+    return {PK: USER_PK + follower_id, SK: FOLLOWS_SK + followed_id}
+
+
+def user_from_item(item: dict[str, Any]) -> User:
+    """A User from a deserialized user item (also for stream images)."""
+    return User(
+        id=item["id"],
+        username=item["username"],
+        email=item["email"],
+        password_hash=item["password_hash"],
+        about_me=item.get("about_me", ""),
+        created=parse_time(item["created"]),
+        last_seen=parse_time(item["last_seen"]),
+        token_version=int(item.get("token_version", 0)),
+        post_count=int(item.get("post_count", 0)),
+        follower_count=int(item.get("follower_count", 0)),
+        followed_count=int(item.get("followed_count", 0)),
+    )
+
+
+def post_from_item(item: dict[str, Any]) -> Post:
+    """A Post from a deserialized post or timeline item (also for stream images)."""
+    return Post(
+        id=item["id"],
+        author_id=item["author_id"],
+        body=item["body"],
+        body_html=item["body_html"],
+        language=item["language"],
+        timestamp=parse_time(item["timestamp"]),
+    )
+
+
+_POST_FIELD_NAMES = ("id", "author_id", "body", "body_html", "language", "timestamp")
+
+
+def _post_fields(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "author_id": post.author_id,
+        "body": post.body,
+        "body_html": post.body_html,
+        "language": post.language,
+        "timestamp": format_time(post.timestamp),
+    }
+
+
+def _encode_cursor(kind: str, **fields: str) -> str:
+    raw = json.dumps({"c": kind, **fields}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, kind: str, **patterns: re.Pattern) -> dict[str, str]:
+    """The fields of a cursor we handed out for `kind`, each checked against its pattern."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise InvalidCursor("Invalid cursor.") from None
+    if not isinstance(data, dict) or data.get("c") != kind or set(data) != {"c", *patterns}:
+        raise InvalidCursor("Invalid cursor.")
+    for name, pattern in patterns.items():
+        if not isinstance(data[name], str) or not pattern.match(data[name]):
+            raise InvalidCursor("Invalid cursor.")
+    return data
+
+
+class DynamoStore:
+    def __init__(self, table_name: str = "microblog", client=None, endpoint_url: str | None = None):
+        self.table_name = table_name
+        if client is None:
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            client = boto3.client(
+                "dynamodb",
+                endpoint_url=endpoint_url,
+                region_name=region or ("us-east-1" if endpoint_url else None),
+                config=Config(
+                    max_pool_connections=50, retries={"mode": "standard", "max_attempts": 5}
+                ),
+            )
+        self.client = client
+        self._known_buckets: set[str] = set()
+
+    # ------------------------------------------------------------ table
+
+    def create_table(self) -> None:
+        """Create the table (if missing), wait until active, then turn TTL on."""
+        with contextlib.suppress(self.client.exceptions.ResourceInUseException):
+            self.client.create_table(TableName=self.table_name, **TABLE_SCHEMA)
+        self.client.get_waiter("table_exists").wait(
+            TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        ttl = self.client.describe_time_to_live(TableName=self.table_name)
+        if ttl["TimeToLiveDescription"].get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            self.client.update_time_to_live(
+                TableName=self.table_name, TimeToLiveSpecification=TIME_TO_LIVE
+            )
+        self._known_buckets.clear()
+
+    def delete_table(self) -> None:
+        try:
+            self.client.delete_table(TableName=self.table_name)
+        except self.client.exceptions.ResourceNotFoundException:
+            return
+        self.client.get_waiter("table_not_exists").wait(
+            TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        self._known_buckets.clear()
+
+    def close(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ plumbing
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key=_dump(key), ConsistentRead=True
+        )
+        return _load(response["Item"]) if "Item" in response else None
+
+    def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:
+        """Run one TransactWriteItems; None when it committed, else the cancellation
+        code of each operation (some condition failed). Lost races are retried."""
+        for operation in operations:
+            next(iter(operation.values()))["TableName"] = self.table_name
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=operations)
+                return None
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = exc.response.get("CancellationReasons", [])
+                codes = [reason.get("Code", "None") for reason in reasons]
+                if CONDITION_FAILED in codes:
+                    return codes
+                if attempt == MAX_ATTEMPTS - 1 or not RETRYABLE.intersection(codes):
+                    raise
+            _backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"Item": _dump(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def _counters(self, deltas: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+        """ADD the deltas to each user's counters; the user must exist."""
+        updates = []
+        for user_id, changes in deltas.items():
+            names = {f"#c{i}": name for i, name in enumerate(changes)}
+            values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(changes.values())}
+            adds = ", ".join(f"#c{i} :c{i}" for i in range(len(changes)))
+            updates.append(
+                {
+                    "Update": {
+                        "Key": _dump(user_key(user_id)),
+                        "UpdateExpression": f"ADD {adds}",
+                        "ConditionExpression": ITEM_EXISTS,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            )
+        return updates
+
+    def _query(self, want: int, **kwargs: Any) -> list[dict[str, Any]]:
+        """Up to `want` items of a Query, newest first (follows 1 MB pages)."""
+        kwargs = {"TableName": self.table_name, "ScanIndexForward": False, **kwargs}
+        items: list[dict[str, Any]] = []
+        while len(items) < want:
+            response = self.client.query(Limit=want - len(items), **kwargs)
+            items.extend(_load(item) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items
+
+    def _query_all(self, page_size: int | None = None, **kwargs: Any) -> Iterator[dict]:
+        """Every item of a Query, lazily, page by page."""
+        kwargs = {"TableName": self.table_name, "ScanIndexForward": False, **kwargs}
+        if page_size:
+            kwargs["Limit"] = page_size
+        while True:
+            response = self.client.query(**kwargs)
+            yield from (_load(item) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _batch_write(self, requests: Iterable[dict[str, Any]]) -> None:
+        """BatchWriteItem in chunks of 25 (one request per key), retrying unprocessed ones."""
+        unique: dict[tuple, dict[str, Any]] = {}
+        for request in requests:
+            body = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
+            unique[(body[PK]["S"], body[SK]["S"])] = request
+        pending_all = list(unique.values())
+        for start in range(0, len(pending_all), BATCH_WRITE_MAX):
+            pending = {self.table_name: pending_all[start : start + BATCH_WRITE_MAX]}
+            for attempt in range(MAX_ATTEMPTS):
+                response = self.client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("DynamoDB left writes unprocessed; try again later.")
+
+    # ------------------------------------------------------------ users
+
+    def create_user(self, user: User) -> None:
+        item = {
+            **user_key(user.id),
+            TYPE: ItemType.USER,
+            GSI2PK: USERS_PK,
+            GSI2SK: user.id,
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "password_hash": user.password_hash,
+            "about_me": user.about_me,
+            "created": format_time(user.created),
+            "last_seen": format_time(user.last_seen),
+            "token_version": user.token_version,
+            "post_count": 0,
+            "follower_count": 0,
+            "followed_count": 0,
+        }
+        new = ITEM_IS_NEW
+        codes = self._transact(
+            [
+                self._put(item, new),
+                self._put(self._username_marker(user), new),
+                self._put(self._email_marker(user), new),
+            ]
+        )
+        if codes:
+            raise _conflict(codes, [None, "username", "email"])
+
+    @staticmethod
+    def _username_marker(user: User) -> dict[str, str]:
+        key = USERNAME_PK + username_key(user.username)
+        return {PK: key, SK: USERNAME_SK, TYPE: ItemType.USERNAME, "user_id": user.id}
+
+    @staticmethod
+    def _email_marker(user: User) -> dict[str, str]:
+        key = EMAIL_PK + email_key(user.email)
+        return {PK: key, SK: EMAIL_SK, TYPE: ItemType.EMAIL, "user_id": user.id}
+
+    def get_user(self, user_id: str) -> User | None:
+        item = self._get(user_key(user_id))
+        return user_from_item(item) if item else None
+
+    def get_user_by_username(self, username: str) -> User | None:
+        marker = self._get({PK: USERNAME_PK + username_key(username), SK: USERNAME_SK})
+        return self.get_user(marker["user_id"]) if marker else None
+
+    def get_user_by_email(self, email: str) -> User | None:
+        marker = self._get({PK: EMAIL_PK + email_key(email), SK: EMAIL_SK})
+        return self.get_user(marker["user_id"]) if marker else None
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        ids = list(dict.fromkeys(user_ids))
+        users: dict[str, User] = {}
+        for start in range(0, len(ids), BATCH_GET_MAX):
+            keys = [_dump(user_key(i)) for i in ids[start : start + BATCH_GET_MAX]]
+            pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
+            for attempt in range(MAX_ATTEMPTS):
+                response = self.client.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self.table_name, []):
+                    user = user_from_item(_load(item))
+                    users[user.id] = user
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("DynamoDB left reads unprocessed; try again later.")
+        return users
+
+    def update_user(self, user: User) -> User:
+        """Optimistic: the update is conditioned on the username and e-mail read
+        first, so the markers it moves are the ones the user really holds."""
+        for _attempt in range(MAX_ATTEMPTS):
+            current = self.get_user(user.id)
+            if current is None:
+                raise NotFound("User not found.")
+            operations: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "Key": _dump(user_key(user.id)),
+                        "UpdateExpression": "SET username = :u, email = :e, password_hash = :p,"
+                        " about_me = :a, last_seen = :ls, token_version = :tv",
+                        "ConditionExpression": ITEM_EXISTS
+                        + " AND username = :old_u AND email = :old_e",
+                        "ExpressionAttributeValues": _dump(
+                            {
+                                ":u": user.username,
+                                ":e": user.email,
+                                ":p": user.password_hash,
+                                ":a": user.about_me,
+                                ":ls": format_time(user.last_seen),
+                                ":tv": user.token_version,
+                                ":old_u": current.username,
+                                ":old_e": current.email,
+                            }
+                        ),
+                    }
+                }
+            ]
+            fields: list[str | None] = [None]
+            moves = [
+                ("username", username_key, self._username_marker),
+                ("email", email_key, self._email_marker),
+            ]
+            for field, key_of, marker_of in moves:
+                if key_of(getattr(user, field)) != key_of(getattr(current, field)):
+                    old = marker_of(current)
+                    operations.append({"Delete": {"Key": _dump({PK: old[PK], SK: old[SK]})}})
+                    operations.append(self._put(marker_of(user), ITEM_IS_NEW))
+                    fields += [None, field]
+            codes = self._transact(operations)
+            if codes is None:
+                return self.get_user(user.id)
+            if any(c == CONDITION_FAILED and f for c, f in zip(codes, fields, strict=False)):
+                raise _conflict(codes, fields)
+            # The user changed under us (or vanished): read it again and retry.
+        raise RuntimeError("The user kept changing; try again.")
+
+    def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
+        limit = clamp_limit(limit)
+        condition, values = f"{GSI2PK} = :pk", {":pk": USERS_PK}
+        if cursor:
+            values[":k"] = _decode_cursor(cursor, "users", k=ULID_RE)["k"]
+            condition += f" AND {GSI2SK} < :k"
+        keys = self._query(
+            limit + 1,
+            IndexName=GSI2,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_dump(values),
+        )
+        ids = [key[GSI2SK] for key in keys]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        users = self.get_users(ids)
+        return Page(
+            [users[i] for i in ids if i in users],
+            _encode_cursor("users", k=ids[-1]) if more else None,
+        )
+
+    # ------------------------------------------------------------ posts
+
+    def create_post(self, post: Post) -> None:
+        bucket = explore_bucket(post.id)
+        self._ensure_bucket(bucket)
+        item = {
+            **post_key(post.author_id, post.id),
+            TYPE: ItemType.POST,
+            GSI1PK: EXPLORE_PK + bucket,
+            GSI1SK: post.id,
+            **_post_fields(post),
+        }
+        ref = {
+            PK: POST_REF_PK + post.id,
+            SK: POST_REF_SK,
+            TYPE: ItemType.POST_REF,
+            "author_id": post.author_id,
+        }
+        new = ITEM_IS_NEW
+        codes = self._transact(
+            [
+                self._put(item, new),
+                self._put(ref, new),
+                *self._counters({post.author_id: {"post_count": 1}}),
+            ]
+        )
+        if codes:
+            if codes[2] == CONDITION_FAILED:
+                raise NotFound("User not found.")
+            raise Conflict("This post already exists.")
+        audience = [post.author_id, *self._follower_ids(post.author_id)]
+        self._batch_write(
+            {"PutRequest": {"Item": _dump(self._timeline_item(reader, post))}}
+            for reader in audience
+        )
+
+    def _ensure_bucket(self, bucket: str) -> None:
+        """List the day in the explore directory (once per process: it never goes away)."""
+        if bucket not in self._known_buckets:
+            item = {PK: EXPLORE_DIRECTORY_PK, SK: bucket, TYPE: ItemType.EXPLORE_BUCKET}
+            self.client.put_item(TableName=self.table_name, Item=_dump(item))
+            self._known_buckets.add(bucket)
+
+    @staticmethod
+    def _timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]:
+        fields = _post_fields(post) if isinstance(post, Post) else post
+        return {
+            PK: TIMELINE_PK + reader_id,
+            SK: fields["id"],
+            TYPE: ItemType.TIMELINE,
+            **{name: fields[name] for name in _POST_FIELD_NAMES},
+        }
+
+    def _follower_ids(self, user_id: str) -> Iterator[str]:
+        for key in self._query_all(
+            IndexName=GSI2,
+            KeyConditionExpression=f"{GSI2PK} = :pk",
+            ExpressionAttributeValues=_dump({":pk": FOLLOWERS_PK + user_id}),
+        ):
+            yield key[PK].removeprefix(USER_PK)
+
+    def _posts_of(self, user_id: str, projection: str | None = None) -> Iterator[dict]:
+        kwargs: dict[str, Any] = {}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        return self._query_all(
+            KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
+            ExpressionAttributeValues=_dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
+            **kwargs,
+        )
+
+    def get_post(self, post_id: str) -> Post | None:
+        ref = self._get({PK: POST_REF_PK + post_id, SK: POST_REF_SK})
+        item = ref and self._get(post_key(ref["author_id"], post_id))
+        return post_from_item(item) if item else None
+
+    def delete_post(self, post_id: str) -> Post | None:
+        post = self.get_post(post_id)
+        if post is None:
+            return None
+        codes = self._transact(
+            [
+                {
+                    "Delete": {
+                        "Key": _dump(post_key(post.author_id, post.id)),
+                        "ConditionExpression": ITEM_EXISTS,
+                    }
+                },
+                {"Delete": {"Key": _dump({PK: POST_REF_PK + post.id, SK: POST_REF_SK})}},
+                *self._counters({post.author_id: {"post_count": -1}}),
+            ]
+        )
+        if codes:
+            return None  # someone else deleted it first
+        audience = [post.author_id, *self._follower_ids(post.author_id)]
+        self._batch_write(
+            {"DeleteRequest": {"Key": _dump({PK: TIMELINE_PK + reader, SK: post.id})}}
+            for reader in audience
+        )
+        return post
+
+    def _post_page(self, items: list[dict], limit: int, kind: str) -> Page[Post]:
+        more = len(items) > limit
+        posts = [post_from_item(item) for item in items[:limit]]
+        return Page(posts, _encode_cursor(kind, k=posts[-1].id) if more else None)
+
+    def posts_by(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]:
+        limit = clamp_limit(limit)
+        kwargs: dict[str, Any] = {}
+        if cursor:
+            after = _decode_cursor(cursor, "posts", k=ULID_RE)["k"]
+            kwargs["ExclusiveStartKey"] = _dump(post_key(user_id, after))
+        items = self._query(
+            limit + 1,
+            KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
+            ExpressionAttributeValues=_dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
+            **kwargs,
+        )
+        return self._post_page(items, limit, "posts")
+
+    def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
+        """Walk the non-empty days newest first, continuing inside the cursor's day."""
+        limit = clamp_limit(limit)
+        start = after = None
+        if cursor:
+            fields = _decode_cursor(cursor, "explore", b=DAY_RE, k=ULID_RE)
+            start, after = fields["b"], fields["k"]
+        items: list[dict] = []
+        for bucket in self._buckets(start):
+            condition, values = f"{GSI1PK} = :pk", {":pk": EXPLORE_PK + bucket}
+            if bucket == start:
+                condition += f" AND {GSI1SK} < :k"
+                values[":k"] = after
+            items += self._query(
+                limit + 1 - len(items),
+                IndexName=GSI1,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=_dump(values),
+            )
+            if len(items) > limit:
+                break
+        more = len(items) > limit
+        posts = [post_from_item(item) for item in items[:limit]]
+        next_cursor = None
+        if more:
+            day = items[limit - 1][GSI1PK].removeprefix(EXPLORE_PK)
+            next_cursor = _encode_cursor("explore", b=day, k=posts[-1].id)
+        return Page(posts, next_cursor)
+
+    def _buckets(self, start: str | None) -> Iterator[str]:
+        """Days that have posts, newest first, from `start` (inclusive) down."""
+        condition, values = f"{PK} = :pk", {":pk": EXPLORE_DIRECTORY_PK}
+        if start:
+            condition += f" AND {SK} <= :start"
+            values[":start"] = start
+        for item in self._query_all(
+            page_size=20,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_dump(values),
+            ConsistentRead=True,
+        ):
+            yield item[SK]
+
+    def home_feed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]:
+        limit = clamp_limit(limit)
+        condition, values = f"{PK} = :pk", {":pk": TIMELINE_PK + user_id}
+        if cursor:
+            values[":k"] = _decode_cursor(cursor, "feed", k=ULID_RE)["k"]
+            condition += f" AND {SK} < :k"
+        items = self._query(
+            limit + 1, KeyConditionExpression=condition, ExpressionAttributeValues=_dump(values)
+        )
+        return self._post_page(items, limit, "feed")
+
+    # ------------------------------------------------------------ follows
+
+    def follow(self, follower_id: str, followed_id: str) -> bool:
+        edge_id = new_id()
+        edge = {
+            **edge_key(follower_id, followed_id),
+            TYPE: ItemType.EDGE,
+            GSI1PK: FOLLOWING_PK + follower_id,
+            GSI1SK: edge_id,
+            GSI2PK: FOLLOWERS_PK + followed_id,
+            GSI2SK: edge_id,
+            "id": edge_id,
+            "follower_id": follower_id,
+            "followed_id": followed_id,
+        }
+        codes = self._transact(
+            [
+                self._put(edge, ITEM_IS_NEW),
+                *self._counters(_edge_deltas(follower_id, followed_id, +1)),
+            ]
+        )
+        if codes:
+            if CONDITION_FAILED in codes[1:]:
+                raise NotFound("User not found.")
+            return False  # the edge was there already
+        if follower_id != followed_id:
+            self._batch_write(
+                {"PutRequest": {"Item": _dump(self._timeline_item(follower_id, item))}}
+                for item in self._posts_of(followed_id)
+            )
+        return True
+
+    def unfollow(self, follower_id: str, followed_id: str) -> bool:
+        codes = self._transact(
+            [
+                {
+                    "Delete": {
+                        "Key": _dump(edge_key(follower_id, followed_id)),
+                        "ConditionExpression": ITEM_EXISTS,
+                    }
+                },
+                *self._counters(_edge_deltas(follower_id, followed_id, -1)),
+            ]
+        )
+        if codes:
+            return False
+        if follower_id != followed_id:  # one's own posts stay in one's feed
+            self._batch_write(
+                {"DeleteRequest": {"Key": _dump({PK: TIMELINE_PK + follower_id, SK: item["id"]})}}
+                for item in self._posts_of(followed_id, projection="id")
+            )
+        return True
+
+    def is_following(self, follower_id: str, followed_id: str) -> bool:
+        return self._get(edge_key(follower_id, followed_id)) is not None
+
+    def _edges(
+        self, index: str, partition: str, kind: str, cursor: str | None, limit: int
+    ) -> Page[User]:
+        limit = clamp_limit(limit)
+        pk, sk = (GSI1PK, GSI1SK) if index == GSI1 else (GSI2PK, GSI2SK)
+        condition, values = f"{pk} = :pk", {":pk": partition}
+        if cursor:
+            values[":k"] = _decode_cursor(cursor, kind, k=ULID_RE)["k"]
+            condition += f" AND {sk} < :k"
+        edges = self._query(
+            limit + 1,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_dump(values),
+        )
+        more = len(edges) > limit
+        edges = edges[:limit]
+        # Both ids are in the table key, which every index projects.
+        if index == GSI1:
+            ids = [edge[SK].removeprefix(FOLLOWS_SK) for edge in edges]
+        else:
+            ids = [edge[PK].removeprefix(USER_PK) for edge in edges]
+        users = self.get_users(ids)
+        return Page(
+            [users[i] for i in ids if i in users],
+            _encode_cursor(kind, k=edges[-1][sk]) if more else None,
+        )
+
+    def followers(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        return self._edges(GSI2, FOLLOWERS_PK + user_id, "followers", cursor, limit)
+
+    def followed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        return self._edges(GSI1, FOLLOWING_PK + user_id, "followed", cursor, limit)
+
+    def counts(self, user_id: str) -> Counts:
+        user = self.get_user(user_id)
+        if user is None:
+            raise NotFound("User not found.")
+        return Counts(user.post_count, user.follower_count, user.followed_count)
+
+
+def _edge_deltas(follower_id: str, followed_id: str, delta: int) -> dict[str, dict[str, int]]:
+    """Counter changes of an edge (one update when someone follows themselves:
+    a transaction may touch an item only once)."""
+    deltas: dict[str, dict[str, int]] = {follower_id: {"followed_count": delta}}
+    deltas.setdefault(followed_id, {})["follower_count"] = delta
+    return deltas
+
+
+def _conflict(codes: list[str], fields: list[str | None]) -> Conflict:
+    """The Conflict for the first failed uniqueness condition (username before e-mail)."""
+    failed = {f for c, f in zip(codes, fields, strict=False) if c == CONDITION_FAILED}
+    if "username" in failed:
+        return Conflict("Please use a different username.", "username")
+    if "email" in failed:
+        return Conflict("Please use a different email address.", "email")
+    return Conflict("This user already exists.")

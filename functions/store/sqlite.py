@@ -1,0 +1,371 @@
+"""The embedded default store: one SQLite file (WAL mode), standard library only.
+
+Each use case is one transaction (`BEGIN IMMEDIATE`, so two writers queue up
+instead of failing on a lock upgrade). Uniqueness is held by unique indexes on
+the case-folded username and e-mail; counters are counted, so they can never
+drift from the rows. Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..domain import (
+    Conflict,
+    Counts,
+    NotFound,
+    Post,
+    User,
+    email_key,
+    format_time,
+    new_id,
+    parse_time,
+    username_key,
+)
+from . import DEFAULT_LIMIT, InvalidCursor, Page, clamp_limit
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL,
+    username_key  TEXT NOT NULL UNIQUE,
+    email         TEXT NOT NULL,
+    email_key     TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    about_me      TEXT NOT NULL DEFAULT '',
+    created       TEXT NOT NULL,
+    last_seen     TEXT NOT NULL,
+    token_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS posts (
+    id        TEXT PRIMARY KEY,
+    author_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    body      TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    language  TEXT NOT NULL,
+    timestamp TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, id);
+CREATE TABLE IF NOT EXISTS follows (
+    follower_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    followed_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    id          TEXT NOT NULL,  -- a ULID: orders edges by when they were made
+    PRIMARY KEY (follower_id, followed_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS follows_by_follower ON follows (follower_id, id);
+CREATE INDEX IF NOT EXISTS follows_by_followed ON follows (followed_id, id);
+"""
+
+USER_COLUMNS = """
+    u.id, u.username, u.email, u.password_hash, u.about_me, u.created, u.last_seen,
+    u.token_version,
+    (SELECT COUNT(*) FROM posts p WHERE p.author_id = u.id) AS post_count,
+    (SELECT COUNT(*) FROM follows f WHERE f.followed_id = u.id) AS follower_count,
+    (SELECT COUNT(*) FROM follows f WHERE f.follower_id = u.id) AS followed_count
+"""
+POST_COLUMNS = "p.id, p.author_id, p.body, p.body_html, p.language, p.timestamp"
+
+# Cursors are ULIDs (the last item's post, user or edge id).
+CURSOR_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        about_me=row["about_me"],
+        created=parse_time(row["created"]),
+        last_seen=parse_time(row["last_seen"]),
+        token_version=row["token_version"],
+        post_count=row["post_count"],
+        follower_count=row["follower_count"],
+        followed_count=row["followed_count"],
+    )
+
+
+def _post(row: sqlite3.Row) -> Post:
+    return Post(
+        id=row["id"],
+        author_id=row["author_id"],
+        body=row["body"],
+        body_html=row["body_html"],
+        language=row["language"],
+        timestamp=parse_time(row["timestamp"]),
+    )
+
+
+def _conflict(exc: sqlite3.IntegrityError) -> Conflict:
+    if "email_key" in str(exc):
+        return Conflict("Please use a different email address.", "email")
+    return Conflict("Please use a different username.", "username")
+
+
+class SQLiteStore:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._db().executescript(SCHEMA)  # idempotent; runs in its own transaction
+
+    # ------------------------------------------------------------ plumbing
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken up front so concurrent writers queue."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _page(self, rows: list[sqlite3.Row], limit: int, make, key: str = "id") -> Page:
+        """Rows were fetched with limit+1: the extra row says a next page exists."""
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([make(r) for r in rows], rows[-1][key] if more else None)
+
+    @staticmethod
+    def _cursor(cursor: str | None) -> str:
+        """The exclusive upper bound for a newest-first walk."""
+        if cursor is None:
+            return "~"  # sorts after every ULID
+        if not CURSOR_RE.match(cursor):
+            raise InvalidCursor("Invalid cursor.")
+        return cursor
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ users
+
+    def create_user(self, user: User) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO users (id, username, username_key, email, email_key,"
+                    " password_hash, about_me, created, last_seen, token_version)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user.id,
+                        user.username,
+                        username_key(user.username),
+                        user.email,
+                        email_key(user.email),
+                        user.password_hash,
+                        user.about_me,
+                        format_time(user.created),
+                        format_time(user.last_seen),
+                        user.token_version,
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc) from None
+
+    def _one_user(self, where: str, value: str) -> User | None:
+        row = self._db().execute(f"SELECT {USER_COLUMNS} FROM users u WHERE {where}", (value,))
+        row = row.fetchone()
+        return _user(row) if row else None
+
+    def get_user(self, user_id: str) -> User | None:
+        return self._one_user("u.id = ?", user_id)
+
+    def get_user_by_username(self, username: str) -> User | None:
+        return self._one_user("u.username_key = ?", username_key(username))
+
+    def get_user_by_email(self, email: str) -> User | None:
+        return self._one_user("u.email_key = ?", email_key(email))
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        ids = list(dict.fromkeys(user_ids))
+        users: dict[str, User] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db().execute(
+                f"SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({marks})", chunk
+            )
+            users.update((row["id"], _user(row)) for row in rows)
+        return users
+
+    def update_user(self, user: User) -> User:
+        try:
+            with self._tx() as db:
+                changed = db.execute(
+                    "UPDATE users SET username = ?, username_key = ?, email = ?, email_key = ?,"
+                    " password_hash = ?, about_me = ?, last_seen = ?, token_version = ?"
+                    " WHERE id = ?",
+                    (
+                        user.username,
+                        username_key(user.username),
+                        user.email,
+                        email_key(user.email),
+                        user.password_hash,
+                        user.about_me,
+                        format_time(user.last_seen),
+                        user.token_version,
+                        user.id,
+                    ),
+                ).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc) from None
+        if not changed:
+            raise NotFound("User not found.")
+        return self.get_user(user.id)
+
+    def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
+        limit = clamp_limit(limit)
+        rows = self._db().execute(
+            f"SELECT {USER_COLUMNS} FROM users u WHERE u.id < ? ORDER BY u.id DESC LIMIT ?",
+            (self._cursor(cursor), limit + 1),
+        )
+        return self._page(rows.fetchall(), limit, _user)
+
+    # ------------------------------------------------------------ posts
+
+    def create_post(self, post: Post) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO posts (id, author_id, body, body_html, language, timestamp)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        post.id,
+                        post.author_id,
+                        post.body,
+                        post.body_html,
+                        post.language,
+                        format_time(post.timestamp),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise NotFound("User not found.") from None
+
+    def get_post(self, post_id: str) -> Post | None:
+        row = self._db().execute(f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?", (post_id,))
+        row = row.fetchone()
+        return _post(row) if row else None
+
+    def delete_post(self, post_id: str) -> Post | None:
+        with self._tx() as db:
+            row = db.execute(
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?", (post_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM posts WHERE id = ?", (post_id,))
+        return _post(row)
+
+    def _posts(self, where: str, args: tuple, cursor: str | None, limit: int) -> Page[Post]:
+        limit = clamp_limit(limit)
+        rows = self._db().execute(
+            f"SELECT {POST_COLUMNS} FROM posts p WHERE ({where}) AND p.id < ?"
+            " ORDER BY p.id DESC LIMIT ?",
+            (*args, self._cursor(cursor), limit + 1),
+        )
+        return self._page(rows.fetchall(), limit, _post)
+
+    def posts_by(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]:
+        return self._posts("p.author_id = ?", (user_id,), cursor, limit)
+
+    def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
+        return self._posts("1", (), cursor, limit)
+
+    def home_feed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Post]:
+        return self._posts(
+            "p.author_id = ? OR p.author_id IN"
+            " (SELECT f.followed_id FROM follows f WHERE f.follower_id = ?)",
+            (user_id, user_id),
+            cursor,
+            limit,
+        )
+
+    # ------------------------------------------------------------ follows
+
+    def follow(self, follower_id: str, followed_id: str) -> bool:
+        try:
+            with self._tx() as db:
+                added = db.execute(
+                    "INSERT OR IGNORE INTO follows (follower_id, followed_id, id) VALUES (?, ?, ?)",
+                    (follower_id, followed_id, new_id()),
+                ).rowcount
+        except sqlite3.IntegrityError:
+            raise NotFound("User not found.") from None
+        return bool(added)
+
+    def unfollow(self, follower_id: str, followed_id: str) -> bool:
+        with self._tx() as db:
+            removed = db.execute(
+                "DELETE FROM follows WHERE follower_id = ? AND followed_id = ?",
+                (follower_id, followed_id),
+            ).rowcount
+        return bool(removed)
+
+    def is_following(self, follower_id: str, followed_id: str) -> bool:
+        row = self._db().execute(
+            "SELECT 1 FROM follows WHERE follower_id = ? AND followed_id = ?",
+            (follower_id, followed_id),
+        )
+        return row.fetchone() is not None
+
+    def _edges(self, mine: str, other: str, user_id: str, cursor: str | None, limit: int):
+        limit = clamp_limit(limit)
+        rows = self._db().execute(
+            f"SELECT {USER_COLUMNS}, f.id AS edge_id FROM follows f"
+            f" JOIN users u ON u.id = f.{other}"
+            f" WHERE f.{mine} = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?",
+            (user_id, self._cursor(cursor), limit + 1),
+        )
+        return self._page(rows.fetchall(), limit, _user, key="edge_id")
+
+    def followers(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        return self._edges("followed_id", "follower_id", user_id, cursor, limit)
+
+    def followed(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[User]:
+        return self._edges("follower_id", "followed_id", user_id, cursor, limit)
+
+    def counts(self, user_id: str) -> Counts:
+        user = self.get_user(user_id)
+        if user is None:
+            raise NotFound("User not found.")
+        return Counts(user.post_count, user.follower_count, user.followed_count)

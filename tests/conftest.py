@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh store of each kind, and DynamoDB Local for the session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from functions.store.sqlite import SQLiteStore
+from tests.dynamodb_local import dummy_aws_env, running
+
+# No test may reach AWS: dummy credentials, and every client gets an endpoint.
+os.environ.update(dummy_aws_env())
+
+STORES = ["sqlite", "dynamodb"]
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint():
+    """DynamoDB Local (AWS's own emulator), started once for the whole run."""
+    with running() as endpoint:
+        yield endpoint
+
+
+def make_store(kind: str, request, tmp_path):
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "microblog.sqlite3")
+    from functions.store.dynamodb import DynamoStore
+
+    endpoint = request.getfixturevalue("dynamodb_endpoint")
+    store = DynamoStore(f"test-{uuid.uuid4().hex[:12]}", endpoint_url=endpoint)
+    store.create_table()
+    request.addfinalizer(store.delete_table)
+    return store
+
+
+@pytest.fixture(params=STORES)
+def store(request, tmp_path):
+    """A fresh, empty store; every contract test runs once per adapter."""
+    store = make_store(request.param, request, tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings for a local stack whose run data and site live in tmp_path."""
+    from functions.config import Settings
+
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SITE_DIR", str(tmp_path / "site"))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("STORE", raising=False)
+    return Settings()
+
+
+@pytest.fixture
+def client(settings):
+    """The local stack (SQLite), driven in-process through HTTP."""
+    from fastapi.testclient import TestClient
+
+    from functions.local import create_local_app
+
+    app = create_local_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.app_state = app.state
+        yield client
+    app.state.microblog.store.close()
