@@ -1,0 +1,1 @@
+"""The HTTP API under `/api`: a FastAPI app with one router per feature."""

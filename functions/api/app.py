@@ -1,0 +1,29 @@
+"""The FastAPI application: the routers, the error envelope, the docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .. import urls
+from ..services import Microblog
+from ..sitegen.render import Renderer
+from . import errors
+from .routers import posts, session, users
+
+
+def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
+    """The API under `/api`, the same on Lambda and in the local server."""
+    app = FastAPI(
+        title="Microblog API",
+        version="1.0",
+        description="The Flask Mega-Tutorial's microblog, as serverless functions.",
+        openapi_url=f"{urls.API}/openapi.json",
+        docs_url=f"{urls.API}/docs",
+        redoc_url=None,
+    )
+    app.state.microblog = microblog
+    app.state.renderer = renderer
+    errors.install(app)
+    for router in (session.router, users.router, posts.router):
+        app.include_router(router, prefix=urls.API)
+    return app

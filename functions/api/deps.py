@@ -1,0 +1,64 @@
+"""Dependencies shared by the routers: the use cases and the current user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from .. import auth
+from ..domain import User
+from ..services import Microblog
+from ..sitegen.render import Renderer
+
+SESSION_COOKIE = "session"
+
+bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/tokens.")
+
+
+def get_app(request: Request) -> Microblog:
+    return request.app.state.microblog
+
+
+App = Annotated[Microblog, Depends(get_app)]
+
+
+def current_user_or_none(
+    request: Request,
+    app: App,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """The user of a Bearer API token, else of the session cookie, else None.
+
+    A token that is present but bad is an error (401), not an anonymous call.
+    """
+    if credentials is not None:
+        return app.user_for_token(credentials.credentials, auth.API)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            return app.user_for_token(cookie, auth.SESSION)
+        except auth.InvalidToken:
+            return None  # a stale cookie: the visitor is simply logged out
+    return None
+
+
+def current_user(user: Annotated[User | None, Depends(current_user_or_none)]) -> User:
+    if user is None:
+        raise HTTPException(401, "Please log in to access this page.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def get_renderer(request: Request) -> Renderer:
+    return request.app.state.renderer
+
+
+Render = Annotated[Renderer, Depends(get_renderer)]
+
+
+CurrentUserOrNone = Annotated[User | None, Depends(current_user_or_none)]

@@ -1,0 +1,96 @@
+"""One error envelope everywhere: `{"error": "<reason phrase>", "message": "<why>"}`.
+
+Field-level problems also carry `fields: {name: message}`, so a form can
+show each message next to its field. No handler ever returns a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from ..auth import InvalidToken
+from ..domain import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from ..store import InvalidCursor
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+def error_response(
+    status: int, message: str, fields: dict[str, str] | None = None, headers=None
+) -> JSONResponse:
+    body = {"error": HTTPStatus(status).phrase, "message": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+DOMAIN_STATUS = {
+    ValidationError: 422,
+    Conflict: 409,
+    NotFound: 404,
+    Forbidden: 403,
+}
+
+# What documents the errors in the OpenAPI schema.
+ERROR_RESPONSES = {
+    status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+    for status in (400, 401, 403, 404, 409, 422, 500)
+}
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        fields = {exc.field: exc.message} if exc.field else None
+        return error_response(DOMAIN_STATUS.get(type(exc), 400), exc.message, fields)
+
+    @app.exception_handler(InvalidToken)
+    async def invalid_token(request: Request, exc: InvalidToken):
+        return error_response(401, "Invalid or expired credentials.")
+
+    @app.exception_handler(InvalidCursor)
+    async def invalid_cursor(request: Request, exc: InvalidCursor):
+        return error_response(400, "Invalid cursor: use the links the API returns.")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "The request body is not valid JSON.")
+        if any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+            return error_response(400, "The request body must be a JSON object.")
+        fields = {}
+        for e in errors:
+            fields.setdefault(_field_name(tuple(e.get("loc", ()))), e.get("msg", "Invalid."))
+        message = "; ".join(f"{name}: {msg}" for name, msg in fields.items())
+        return error_response(422, message, fields)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "Something went wrong on our side; please try again.")

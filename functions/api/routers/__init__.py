@@ -1,0 +1,1 @@
+"""One router per feature, like the tutorial's blueprints."""

@@ -1,0 +1,28 @@
+"""Posts: write and read one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ... import urls
+from ..deps import App, CurrentUser, Render
+from ..errors import ERROR_RESPONSES
+from ..schemas import NewPost, PostOut, post_out
+
+router = APIRouter(tags=["posts"], responses=ERROR_RESPONSES)
+
+
+@router.post("/posts", status_code=201, response_model=PostOut)
+def create_post(new: NewPost, response: Response, app: App, user: CurrentUser, render: Render):
+    """Publish a post (Markdown, 1-500 characters). The author's static
+    profile is regenerated before this answers."""
+    post = app.create_post(user, new.body)
+    response.headers["Location"] = urls.api_post(post.id)
+    return post_out(post, user, render.post_html(post, user))
+
+
+@router.get("/posts/{post_id}", response_model=PostOut)
+def get_post(post_id: str, app: App, render: Render):
+    post = app.require_post(post_id)
+    author = app.require_user(post.author_id)
+    return post_out(post, author, render.post_html(post, author))

@@ -1,0 +1,54 @@
+"""Browser sessions: log in, log out, who am I (the tutorial's `auth` blueprint)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response
+from starlette.exceptions import HTTPException
+
+from ... import auth
+from ..deps import SESSION_COOKIE, App, CurrentUser
+from ..errors import ERROR_RESPONSES
+from ..schemas import Login, UserOut, user_out
+
+router = APIRouter(tags=["session"], responses=ERROR_RESPONSES)
+
+REMEMBER_ME = timedelta(days=30)
+# Without "remember me" the cookie ends with the browser session; the token
+# inside still expires, so a browser left open does not stay logged in forever.
+BROWSER_SESSION = timedelta(hours=24)
+
+
+@router.post("/session", response_model=UserOut, response_model_exclude_none=True)
+def log_in(login: Login, request: Request, response: Response, app: App):
+    """Sign in with username and password; sets the HttpOnly session cookie."""
+    user = app.authenticate(login.username, login.password)
+    if user is None:
+        raise HTTPException(401, "Invalid username or password")
+    lifetime = REMEMBER_ME if login.remember_me else BROWSER_SESSION
+    response.set_cookie(
+        SESSION_COOKIE,
+        app.tokens.issue(user, auth.SESSION, lifetime),
+        max_age=int(lifetime.total_seconds()) if login.remember_me else None,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return user_out(user, include_email=True)
+
+
+@router.delete("/session", status_code=204)
+def log_out(request: Request, response: Response, app: App, user: CurrentUser):
+    """Sign out: revokes this user's tokens and clears the cookie."""
+    app.revoke_tokens(user)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    response.status_code = 204
+    return None
+
+
+@router.get("/me", response_model=UserOut, response_model_exclude_none=True)
+def me(user: CurrentUser):
+    """The logged-in user (with e-mail), or 401."""
+    return user_out(user, include_email=True)

@@ -1,0 +1,105 @@
+"""Request and response bodies: Pydantic models at the edge of the API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import urls
+from ..domain import Post, User, format_time
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# ------------------------------------------------------------ requests
+
+
+class NewUser(Strict):
+    username: str = Field(examples=["susan"])
+    email: str = Field(examples=["susan@example.com"])
+    password: str = Field(examples=["correct horse battery staple"])
+
+
+class Login(Strict):
+    username: str
+    password: str
+    remember_me: bool = False
+
+
+class NewPost(Strict):
+    body: str = Field(examples=["Hello, *world*!"])
+
+
+# ------------------------------------------------------------ responses
+
+
+class UserLinks(BaseModel):
+    self: str
+    followers: str
+    followed: str
+    avatar: str
+    profile: str
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    about_me: str
+    last_seen: str
+    post_count: int
+    follower_count: int
+    followed_count: int
+    email: str | None = Field(None, description="Only in one's own user.")
+    links: UserLinks = Field(alias="_links")
+
+
+class Author(BaseModel):
+    id: str
+    username: str
+    avatar: str
+
+
+class PostOut(BaseModel):
+    id: str
+    body: str
+    body_html: str
+    language: str
+    timestamp: str
+    author: Author
+    html: str = Field(description="The post rendered by the same partial as the static pages.")
+
+
+def user_out(user: User, include_email: bool = False) -> dict:
+    """The tutorial's `User.to_dict`."""
+    data = {
+        "id": user.id,
+        "username": user.username,
+        "about_me": user.about_me,
+        "last_seen": format_time(user.last_seen),
+        "post_count": user.post_count,
+        "follower_count": user.follower_count,
+        "followed_count": user.followed_count,
+        "_links": {
+            "self": urls.api_user(user.id),
+            "followers": urls.api_user(user.id) + "/followers",
+            "followed": urls.api_user(user.id) + "/followed",
+            "avatar": user.avatar(128),
+            "profile": urls.user_page(user.username),
+        },
+    }
+    if include_email:
+        data["email"] = user.email
+    return data
+
+
+def post_out(post: Post, author: User, html: str) -> dict:
+    return {
+        "id": post.id,
+        "body": post.body,
+        "body_html": post.body_html,
+        "language": post.language,
+        "timestamp": format_time(post.timestamp),
+        "author": {"id": author.id, "username": author.username, "avatar": author.avatar(48)},
+        "html": html,
+    }

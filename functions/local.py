@@ -1,0 +1,51 @@
+"""The local stack: one process serving the built `site/` and `/api` on one origin.
+
+Writes re-render the pages they touch before the API answers (synchronously,
+in the request's worker thread): a user who posts and then opens their
+profile always sees the post, and a local machine has no queue to run it on.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from . import auth, urls
+from .api.app import create_app
+from .api.errors import error_response
+from .config import Settings, open_store, secret_key
+from .services import Microblog
+from .sitegen.builder import SiteBuilder
+from .sitegen.publish import LocalPublisher
+from .sitegen.render import Renderer
+
+
+class SiteFiles:
+    """The built site, except that an unknown `/api/...` address gets the
+    JSON error envelope instead of the HTML 404 page."""
+
+    def __init__(self, directory):
+        self.files = StaticFiles(directory=directory, html=True, check_dir=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == urls.API or path.startswith(urls.API + "/")):
+            response = error_response(404, "There is no such API endpoint.")
+            await response(scope, receive, send)
+            return
+        await self.files(scope, receive, send)
+
+
+def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
+    """The whole local stack; with `build`, the site is fully built first."""
+    store = open_store(settings, create=True)
+    renderer = Renderer(settings.templates_dir, store)
+    builder = SiteBuilder(store, renderer, LocalPublisher(settings.site_dir))
+    if build:
+        builder.build_all()
+    microblog = Microblog(store, auth.Tokens(secret_key(settings)), on_change=builder.apply)
+    app = create_app(microblog, renderer)
+    app.state.builder = builder
+    app.mount("/", SiteFiles(settings.site_dir), name="site")
+    return app
