@@ -19,11 +19,27 @@ from .domain import (
     User,
     UserCreated,
     ValidationError,
+    new_id,
+    utcnow,
     validate_body,
     validate_password,
 )
 from .markup import detect_language, render_markdown
 from .store import Store
+
+
+def new_post(author_id: str, body: str, language: str | None = None, at=None) -> Post:
+    """A valid post, its Markdown rendered and sanitized once, its language
+    detected unless given (demo data knows it). `at` backdates it (seeding)."""
+    body = validate_body(body)
+    html = render_markdown(body)
+    if not html.strip():
+        raise ValidationError("Say something: a post cannot be empty.", "body")
+    if language is None:
+        language = detect_language(body)
+    if at is None:  # now: the monotonic id keeps same-millisecond posts in order
+        return Post(new_id(), author_id, body, html, language, utcnow())
+    return Post(new_id(at), author_id, body, html, language, at)
 
 
 @dataclass
@@ -86,10 +102,7 @@ class Microblog:
     # ------------------------------------------------------------ posts
 
     def create_post(self, author: User, body: str) -> Post:
-        body = validate_body(body)
-        post = Post.new(author.id, body, render_markdown(body), detect_language(body))
-        if not post.body_html.strip():
-            raise ValidationError("Say something: a post cannot be empty.", "body")
+        post = new_post(author.id, body)
         self.store.create_post(post)
         self._emit(PostCreated(post, self.require_user(author.id)))
         return post
