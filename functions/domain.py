@@ -7,6 +7,7 @@ them; the site build maps the change events to the pages they touch.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import threading
@@ -153,6 +154,7 @@ class User:
     post_count: int = 0
     follower_count: int = 0
     followed_count: int = 0
+    post_seq: int = 0  # the highest `Post.seq` handed out to this user
 
     @classmethod
     def new(cls, username: str, email: str, password_hash: str) -> User:
@@ -168,8 +170,11 @@ class User:
 
     def avatar(self, size: int = 128) -> str:
         """The Gravatar URL, as in the tutorial (identicon when none is set)."""
-        digest = hashlib.md5(self.email.lower().encode("utf-8")).hexdigest()
-        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+        return f"https://www.gravatar.com/avatar/{self._email_digest}?d=identicon&s={size}"
+
+    @functools.cached_property
+    def _email_digest(self) -> str:
+        return hashlib.md5(self.email.lower().encode("utf-8")).hexdigest()
 
     def replace(self, **changes) -> User:
         return dataclasses.replace(self, **changes)
@@ -183,11 +188,18 @@ class Post:
     body_html: str
     language: str
     timestamp: datetime
+    # Numbered by the store, from 1, never reused: the post's place among its
+    # author's posts and among everyone's. Archive pages are cut from these,
+    # so page k always holds the same posts.
+    seq: int = 0
+    explore_seq: int = 0
 
     @classmethod
     def new(cls, author_id: str, body: str, body_html: str, language: str) -> Post:
-        now = utcnow()
-        return cls(new_id(now), author_id, body, body_html, language, now)
+        return cls(new_id(), author_id, body, body_html, language, utcnow())
+
+    def replace(self, **changes) -> Post:
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

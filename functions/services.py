@@ -102,8 +102,7 @@ class Microblog:
     # ------------------------------------------------------------ posts
 
     def create_post(self, author: User, body: str) -> Post:
-        post = new_post(author.id, body)
-        self.store.create_post(post)
+        post = self.store.create_post(new_post(author.id, body))
         self._emit(PostCreated(post, self.require_user(author.id)))
         return post
 

@@ -12,13 +12,17 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.domain import Conflict, Post, User, new_id, utcnow
+from functions.domain import Conflict, NotFound, Post, User, new_id, utcnow
 from functions.store import InvalidCursor
+from functions.store import dynamodb as adapter
 from functions.store.dynamodb import (
     EMAIL_PK,
     EMAIL_SK,
     GSI1,
     GSI2,
+    GSI3,
+    GSI3PK,
+    LSI1,
     TTL_ATTRIBUTE,
     USERNAME_PK,
     USERNAME_SK,
@@ -46,8 +50,7 @@ def make_user(store, username: str, email: str | None = None) -> User:
 def post_at(store, author: User, days_ago: float, body: str = "hi") -> Post:
     at = utcnow() - timedelta(days=days_ago)
     post = Post(new_id(at), author.id, body, f"<p>{body}</p>", "en", at)
-    store.create_post(post)
-    return post
+    return store.create_post(post)
 
 
 def walk(fetch, limit: int) -> list[str]:
@@ -88,8 +91,11 @@ def test_create_table_is_idempotent_with_streams_ttl_and_indexes(store):
     }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {gsi["IndexName"]: gsi for gsi in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {GSI1, GSI2}
+    assert set(indexes) == {GSI1, GSI2, GSI3}
     assert indexes[GSI2]["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    assert indexes[GSI3]["Projection"]["ProjectionType"] == "ALL"
+    [lsi] = table["LocalSecondaryIndexes"]
+    assert (lsi["IndexName"], lsi["Projection"]["ProjectionType"]) == (LSI1, "ALL")
     ttl = store.client.describe_time_to_live(TableName=store.table_name)
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
     assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
@@ -158,6 +164,86 @@ def test_a_cursor_only_works_for_its_own_collection(store):
         store.explore(cursor=feed_cursor)
     with pytest.raises(InvalidCursor):
         store.list_users(cursor=feed_cursor)
+
+
+# ------------------------------------------------------------ numbering
+
+
+def index_items(store, index: str) -> list[dict]:
+    scan = store.client.scan(TableName=store.table_name, IndexName=index)
+    return scan["Items"]
+
+
+def test_only_post_items_are_in_the_number_indexes(store):
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    store.follow(bob.id, ann.id)  # an edge, and timeline copies that carry seq
+    posts = [post_at(store, ann, 0, f"p{n}") for n in range(3)]
+    for index in (LSI1, GSI3):
+        indexed = index_items(store, index)
+        assert sorted(item["id"]["S"] for item in indexed) == sorted(p.id for p in posts)
+    assert {p.seq for p in store.home_feed(bob.id).items} == {1, 2, 3}
+
+
+def test_explore_range_across_blocks(store, monkeypatch):
+    monkeypatch.setattr(adapter, "EXPLORE_SEQ_BLOCK", 3)
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    posts = [post_at(store, [ann, bob][n % 2], 0, f"p{n}") for n in range(8)]
+    blocks = {item[GSI3PK]["S"] for item in index_items(store, GSI3)}
+    assert blocks == {"XSEQ#0", "XSEQ#1", "XSEQ#2"}  # 1-2, 3-5, 6-8
+    store.delete_post(posts[3].id)  # explore_seq 4: a hole inside block 1
+    newest_first = [p.id for p in reversed(posts)]
+    counter = QueryCounter(store, monkeypatch)
+    got = [p.id for p in store.explore_by_seq(2, 7)]
+    assert got == [i for i in newest_first if i != posts[3].id][1:6]
+    assert len(counter.calls) == 3  # one Query per block touched
+    assert [p.id for p in store.explore_by_seq(1, 8)] == [
+        i for i in newest_first if i != posts[3].id
+    ]
+    assert [p.id for p in store.explore_by_seq(3, 5)] == [posts[4].id, posts[2].id]
+    assert store.explore_by_seq(9, 20) == []
+    assert store.explore_by_seq(5, 4) == []
+    assert store.explore_by_seq(-5, 0) == []
+
+
+def test_a_missing_author_spends_no_explore_number(store):
+    ann = make_user(store, "ann")
+    post_at(store, ann, 0)
+    ghost = User.new("ghost", "ghost@example.com", CHEAP_HASH)
+    with pytest.raises(NotFound):
+        post_at(store, ghost, 0)
+    assert store.explore_seq() == 1
+    assert post_at(store, ann, 0).explore_seq == 2
+
+
+def test_a_post_that_fails_after_numbering_leaves_a_gap(store):
+    ann = make_user(store, "ann")
+    first = post_at(store, ann, 0)
+    with pytest.raises(Conflict):
+        store.create_post(first.replace(seq=0, explore_seq=0))  # same id again
+    second = post_at(store, ann, 0)
+    assert (second.seq, second.explore_seq) == (3, 3)
+    assert store.get_user(ann.id).post_count == 2
+    assert [p.id for p in store.posts_by_seq(ann.id, 1, 3)] == [second.id, first.id]
+
+
+def test_taking_a_number_is_retried_while_a_transaction_holds_the_item(store, monkeypatch):
+    ann = make_user(store, "ann")
+    real = store.client.update_item
+    refused = []
+
+    def busy(**kwargs):
+        if len(refused) < 2:
+            refused.append(1)
+            raise store.client.exceptions.TransactionConflictException(
+                {"Error": {"Code": "TransactionConflictException", "Message": "busy"}},
+                "UpdateItem",
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(store.client, "update_item", busy)
+    post = post_at(store, ann, 0)
+    assert len(refused) == 2
+    assert (post.seq, post.explore_seq) == (1, 1)
 
 
 # ------------------------------------------------------------ uniqueness markers

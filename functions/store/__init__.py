@@ -78,9 +78,12 @@ class Store(Protocol):
         ...
 
     # posts
-    def create_post(self, post: Post) -> None:
+    def create_post(self, post: Post) -> Post:
         """Store the post, count it on its author, put it in explore and in
-        the home feed of its author and of every follower."""
+        the home feed of its author and of every follower. Return it with
+        `seq` and `explore_seq` assigned: one more than the last number given
+        (to the author's posts, to everyone's), never reused after a delete.
+        Raises NotFound when the author does not exist."""
         ...
 
     def get_post(self, post_id: str) -> Post | None: ...
@@ -96,6 +99,19 @@ class Store(Protocol):
 
     def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
         """Everyone's posts."""
+        ...
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        """The author's posts with `first <= seq <= last`, newest first
+        (an archive page; at most MAX_LIMIT numbers are asked for at once)."""
+        ...
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        """Everyone's posts with `first <= explore_seq <= last`, newest first."""
+        ...
+
+    def explore_seq(self) -> int:
+        """The highest `explore_seq` handed out so far (0 before the first post)."""
         ...
 
     def home_feed(

@@ -1,20 +1,30 @@
 """The AWS store: one DynamoDB table (single-table design), boto3's low-level client.
 
-Item layout (all keys are strings; `type` names the item kind, for the stream handler;
-GSI1 projects ALL attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC):
+Item layout (keys are strings, except LSI1SK and GSI3SK, which are numbers; `type`
+names the item kind, for the stream handler; GSI1, GSI3 and LSI1 project ALL
+attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC; <block> is
+explore_seq // EXPLORE_SEQ_BLOCK):
 
-| item            | PK                 | SK                   | GSI1PK / GSI1SK, GSI2PK / GSI2SK |
-| --------------- | ------------------ | -------------------- | -------------------------------- |
-| user            | `USER#<id>`        | `PROFILE`            | GSI2: `USERS` / `<id>`           |
-| username marker | `USERNAME#<key>`   | `USERNAME`           |                                  |
-| e-mail marker   | `EMAIL#<key>`      | `EMAIL`              |                                  |
-| post            | `USER#<author id>` | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id  |
-| post pointer    | `POST#<post id>`   | `POST`               |                                  |
-| follow edge     | `USER#<follower>`  | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,    |
-|                 |                    |                      | GSI2: `FOLLOWERS#<followed>`,    |
-|                 |                    |                      | both sorted by the edge id       |
-| timeline entry  | `TL#<reader id>`   | `<post id>`          |                                  |
-| explore bucket  | `EXPLORE_BUCKETS`  | `<day>`              |                                  |
+| item            | PK                    | SK                   | index keys                      |
+| --------------- | --------------------- | -------------------- | ------------------------------- |
+| user            | `USER#<id>`           | `PROFILE`            | GSI2: `USERS` / `<id>`          |
+| username marker | `USERNAME#<key>`      | `USERNAME`           |                                 |
+| e-mail marker   | `EMAIL#<key>`         | `EMAIL`              |                                 |
+| post            | `USER#<author id>`    | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id,|
+|                 |                       |                      | LSI1: seq (number),             |
+|                 |                       |                      | GSI3: `XSEQ#<block>` /          |
+|                 |                       |                      |       explore_seq (number)      |
+| post pointer    | `POST#<post id>`      | `POST`               |                                 |
+| follow edge     | `USER#<follower>`     | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,   |
+|                 |                       |                      | GSI2: `FOLLOWERS#<followed>`,   |
+|                 |                       |                      | both sorted by the edge id      |
+| timeline entry  | `TL#<reader id>`      | `<post id>`          |                                 |
+| explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
+| explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
+
+Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
+it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
+`explore_seq` (copied into its timeline entries, as every post field is).
 
 Why it is shaped like this:
 
@@ -52,8 +62,37 @@ Why it is shaped like this:
 - Cursors are url-safe base64 JSON of the last item's sort key (and explore
   day), tagged with the collection; anything else raises InvalidCursor. Pages
   are read with limit+1 so an exactly-full last page has no next cursor.
+- Numbering (archive pages): a transaction cannot return values, so
+  `create_post` first takes the numbers with two UpdateItems that ADD 1 and
+  return UPDATED_NEW: `post_seq` on the author's user item (conditioned on it
+  existing: a missing author is NotFound before any number is spent), then
+  `value` on the explore counter item. Then the usual transaction writes the
+  post (carrying both numbers), its pointer and `post_count`. Numbers are
+  never reused: a failure after taking them (a lost transaction, a duplicate
+  post id, a crash) leaves a gap, which archive pages allow (the page holds
+  one post fewer). Deletes leave both counters alone.
+  Known limit: every post writes the one counter item, and one item lives on
+  one partition: ~1,000 posts/s on AWS overall. Past that, writers could
+  reserve ranges (ADD n) at the cost of numbers no longer following time.
+- `posts_by_seq`: LSI1 (same PK, sort key LSI1SK = seq): one strongly
+  consistent Query on the author's partition. The index keys are attributes of
+  their own, not `seq`/`explore_seq`, so the indexes stay sparse: only post
+  items have them (timeline copies carry `seq`, and must not be indexed). An
+  LSI must be made with the table and caps one PK's items (profile, posts and
+  their LSI copies, the user's edges) at 10 GB: millions of posts per user,
+  which is plenty here; past it, a GSI on the same keys (eventually consistent).
+- `explore_by_seq`: GSI3 partitions posts by blocks of EXPLORE_SEQ_BLOCK
+  explore numbers (`XSEQ#<block>`), sorted by explore_seq; a block is written
+  by its own posts and afterwards only by deletes, so no partition grows or
+  stays hot for ever, and a range of up to MAX_LIMIT numbers touches at most 2
+  blocks (2 Queries). Being a GSI it is eventually consistent: a post written a
+  moment ago may be missing. EXPLORE_SEQ_BLOCK is fixed once posts exist
+  (changing it means rewriting every post's GSI3PK). `explore_seq()` is a
+  strongly consistent GetItem of the counter (0 when missing).
 - Transactions that lose a race (TransactionConflict) are retried with jittered
-  backoff; a failed condition is an answer, not an error.
+  backoff; a failed condition is an answer, not an error. So are the number
+  UpdateItems (a plain write to an item a transaction holds is refused, and
+  botocore does not retry that).
 """
 
 from __future__ import annotations
@@ -92,6 +131,8 @@ from . import DEFAULT_LIMIT, InvalidCursor, Page, clamp_limit
 PK, SK = "PK", "SK"
 GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
 GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"
+GSI3, GSI3PK, GSI3SK = "GSI3", "GSI3PK", "GSI3SK"  # GSI3SK is a number
+LSI1, LSI1SK = "LSI1", "LSI1SK"  # on PK; LSI1SK is a number
 TTL_ATTRIBUTE = "expires_at"
 ITEM_IS_NEW = f"attribute_not_exists({PK})"
 ITEM_EXISTS = f"attribute_exists({PK})"
@@ -110,6 +151,11 @@ EXPLORE_DIRECTORY_PK = "EXPLORE_BUCKETS"  # SK = day
 FOLLOWING_PK = "FOLLOWING#"  # + follower id: GSI1 partition of its edges
 FOLLOWERS_PK = "FOLLOWERS#"  # + followed id: GSI2 partition of its edges
 USERS_PK = "USERS"  # GSI2 partition of every user
+EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
+EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
+COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
+EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
+VALUE = "value"
 EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
 
 
@@ -122,17 +168,34 @@ class ItemType:
     EDGE = "edge"
     TIMELINE = "timeline"
     EXPLORE_BUCKET = "explore_bucket"
+    COUNTER = "counter"
 
 
-def _key(name: str) -> dict[str, str]:
-    return {"AttributeName": name, "AttributeType": "S"}
+def _key(name: str, kind: str = "S") -> dict[str, str]:
+    return {"AttributeName": name, "AttributeType": kind}
 
 
 TABLE_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [_key(n) for n in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK)],
+    "AttributeDefinitions": [
+        *(_key(n) for n in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK)),
+        _key(GSI3SK, "N"),
+        _key(LSI1SK, "N"),
+    ],
     "KeySchema": [
         {"AttributeName": PK, "KeyType": "HASH"},
         {"AttributeName": SK, "KeyType": "RANGE"},
+    ],
+    # An LSI can only be made with the table, and caps each PK's items
+    # (table + index) at 10 GB: see the module docstring.
+    "LocalSecondaryIndexes": [
+        {
+            "IndexName": LSI1,
+            "KeySchema": [
+                {"AttributeName": PK, "KeyType": "HASH"},
+                {"AttributeName": LSI1SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
     ],
     "GlobalSecondaryIndexes": [
         {
@@ -150,6 +213,14 @@ TABLE_SCHEMA: dict[str, Any] = {
                 {"AttributeName": GSI2SK, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+        {
+            "IndexName": GSI3,
+            "KeySchema": [
+                {"AttributeName": GSI3PK, "KeyType": "HASH"},
+                {"AttributeName": GSI3SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",
@@ -189,6 +260,15 @@ def explore_bucket(post_id: str) -> str:
     return ULID.from_str(post_id).datetime.strftime(EXPLORE_BUCKET_FORMAT)
 
 
+def explore_seq_partition(explore_seq: int) -> str:
+    """The GSI3 partition of a post: its block of EXPLORE_SEQ_BLOCK explore numbers."""
+    return f"{EXPLORE_SEQ_PK}{explore_seq // EXPLORE_SEQ_BLOCK}"
+
+
+def counter_key(name: str) -> dict[str, str]:
+    return {PK: COUNTER_PK + name, SK: COUNTER_SK}
+
+
 def user_key(user_id: str) -> dict[str, str]:
     return {PK: USER_PK + user_id, SK: USER_SK}
 
@@ -215,6 +295,7 @@ def user_from_item(item: dict[str, Any]) -> User:
         post_count=int(item.get("post_count", 0)),
         follower_count=int(item.get("follower_count", 0)),
         followed_count=int(item.get("followed_count", 0)),
+        post_seq=int(item.get("post_seq", 0)),
     )
 
 
@@ -227,10 +308,21 @@ def post_from_item(item: dict[str, Any]) -> Post:
         body_html=item["body_html"],
         language=item["language"],
         timestamp=parse_time(item["timestamp"]),
+        seq=int(item.get("seq", 0)),
+        explore_seq=int(item.get("explore_seq", 0)),
     )
 
 
-_POST_FIELD_NAMES = ("id", "author_id", "body", "body_html", "language", "timestamp")
+_POST_FIELD_NAMES = (
+    "id",
+    "author_id",
+    "body",
+    "body_html",
+    "language",
+    "timestamp",
+    "seq",
+    "explore_seq",
+)
 
 
 def _post_fields(post: Post) -> dict[str, Any]:
@@ -241,6 +333,8 @@ def _post_fields(post: Post) -> dict[str, Any]:
         "body_html": post.body_html,
         "language": post.language,
         "timestamp": format_time(post.timestamp),
+        "seq": post.seq,
+        "explore_seq": post.explore_seq,
     }
 
 
@@ -422,6 +516,7 @@ class DynamoStore:
             "post_count": 0,
             "follower_count": 0,
             "followed_count": 0,
+            "post_seq": 0,
         }
         new = ITEM_IS_NEW
         codes = self._transact(
@@ -547,7 +642,15 @@ class DynamoStore:
 
     # ------------------------------------------------------------ posts
 
-    def create_post(self, post: Post) -> None:
+    def create_post(self, post: Post) -> Post:
+        """Take the two numbers (author's `post_seq`, then the explore counter),
+        then write the post in one transaction; see "Numbering" in the module
+        docstring. A failure after taking a number leaves a gap, never a reuse."""
+        seq = self._increment(user_key(post.author_id), "post_seq", must_exist=True)
+        if seq is None:
+            raise NotFound("User not found.")
+        explore_seq = self._increment(counter_key(EXPLORE_SEQ_COUNTER), VALUE)
+        post = post.replace(seq=seq, explore_seq=explore_seq)
         bucket = explore_bucket(post.id)
         self._ensure_bucket(bucket)
         item = {
@@ -555,6 +658,9 @@ class DynamoStore:
             TYPE: ItemType.POST,
             GSI1PK: EXPLORE_PK + bucket,
             GSI1SK: post.id,
+            LSI1SK: post.seq,
+            GSI3PK: explore_seq_partition(post.explore_seq),
+            GSI3SK: post.explore_seq,
             **_post_fields(post),
         }
         ref = {
@@ -580,6 +686,38 @@ class DynamoStore:
             {"PutRequest": {"Item": _dump(self._timeline_item(reader, post))}}
             for reader in audience
         )
+        return post
+
+    def _increment(self, key: dict[str, str], attribute: str, must_exist: bool = False):
+        """ADD 1 to a number attribute and return the new value (the item and
+        attribute are created at 1 unless `must_exist`; then None when the item
+        is missing). Retried while a transaction holds the item."""
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _dump(key),
+            "UpdateExpression": "ADD #v :one",
+            "ExpressionAttributeNames": {"#v": attribute},
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValues": "UPDATED_NEW",
+        }
+        if must_exist:
+            update["ConditionExpression"] = ITEM_EXISTS
+        else:  # a counter item: give it its kind (SET happens with the ADD)
+            update["UpdateExpression"] += " SET #t = :t"
+            update["ExpressionAttributeNames"]["#t"] = TYPE
+            update["ExpressionAttributeValues"][":t"] = {"S": ItemType.COUNTER}
+        errors = self.client.exceptions
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                response = self.client.update_item(**update)
+                return int(response["Attributes"][attribute]["N"])
+            except errors.ConditionalCheckFailedException:
+                return None
+            except errors.TransactionConflictException:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+            _backoff(attempt)
+        raise AssertionError("unreachable")
 
     def _ensure_bucket(self, bucket: str) -> None:
         """List the day in the explore directory (once per process: it never goes away)."""
@@ -709,6 +847,46 @@ class DynamoStore:
             ConsistentRead=True,
         ):
             yield item[SK]
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        """One strongly consistent Query on LSI1 (the author's partition by seq)."""
+        if first > last:
+            return []
+        items = self._query_all(
+            IndexName=LSI1,
+            KeyConditionExpression=f"{PK} = :pk AND {LSI1SK} BETWEEN :first AND :last",
+            ExpressionAttributeValues=_dump(
+                {":pk": USER_PK + user_id, ":first": first, ":last": last}
+            ),
+            ConsistentRead=True,
+        )
+        return [post_from_item(item) for item in items]
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        """One Query on GSI3 per block the range touches, newest block first
+        (a range of up to EXPLORE_SEQ_BLOCK numbers touches at most 2 blocks)."""
+        first = max(first, 1)
+        if first > last:
+            return []
+        posts: list[Post] = []
+        for block in range(last // EXPLORE_SEQ_BLOCK, first // EXPLORE_SEQ_BLOCK - 1, -1):
+            items = self._query_all(
+                IndexName=GSI3,
+                KeyConditionExpression=f"{GSI3PK} = :pk AND {GSI3SK} BETWEEN :first AND :last",
+                ExpressionAttributeValues=_dump(
+                    {
+                        ":pk": f"{EXPLORE_SEQ_PK}{block}",
+                        ":first": max(first, block * EXPLORE_SEQ_BLOCK),
+                        ":last": min(last, (block + 1) * EXPLORE_SEQ_BLOCK - 1),
+                    }
+                ),
+            )
+            posts += (post_from_item(item) for item in items)
+        return posts
+
+    def explore_seq(self) -> int:
+        item = self._get(counter_key(EXPLORE_SEQ_COUNTER))
+        return int(item[VALUE]) if item else 0
 
     def home_feed(
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT

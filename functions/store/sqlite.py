@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS users (
     about_me      TEXT NOT NULL DEFAULT '',
     created       TEXT NOT NULL,
     last_seen     TEXT NOT NULL,
-    token_version INTEGER NOT NULL DEFAULT 0
+    token_version INTEGER NOT NULL DEFAULT 0,
+    post_seq      INTEGER NOT NULL DEFAULT 0  -- the last Post.seq handed out
 );
 CREATE TABLE IF NOT EXISTS posts (
     id        TEXT PRIMARY KEY,
@@ -48,9 +49,16 @@ CREATE TABLE IF NOT EXISTS posts (
     body      TEXT NOT NULL,
     body_html TEXT NOT NULL,
     language  TEXT NOT NULL,
-    timestamp TEXT NOT NULL
+    timestamp TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    explore_seq INTEGER NOT NULL UNIQUE
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS posts_by_author_seq ON posts (author_id, seq);
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS follows (
     follower_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     followed_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -63,12 +71,14 @@ CREATE INDEX IF NOT EXISTS follows_by_followed ON follows (followed_id, id);
 
 USER_COLUMNS = """
     u.id, u.username, u.email, u.password_hash, u.about_me, u.created, u.last_seen,
-    u.token_version,
+    u.token_version, u.post_seq,
     (SELECT COUNT(*) FROM posts p WHERE p.author_id = u.id) AS post_count,
     (SELECT COUNT(*) FROM follows f WHERE f.followed_id = u.id) AS follower_count,
     (SELECT COUNT(*) FROM follows f WHERE f.follower_id = u.id) AS followed_count
 """
-POST_COLUMNS = "p.id, p.author_id, p.body, p.body_html, p.language, p.timestamp"
+POST_COLUMNS = (
+    "p.id, p.author_id, p.body, p.body_html, p.language, p.timestamp, p.seq, p.explore_seq"
+)
 
 # Cursors are ULIDs (the last item's post, user or edge id).
 CURSOR_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -87,6 +97,7 @@ def _user(row: sqlite3.Row) -> User:
         post_count=row["post_count"],
         follower_count=row["follower_count"],
         followed_count=row["followed_count"],
+        post_seq=row["post_seq"],
     )
 
 
@@ -98,6 +109,8 @@ def _post(row: sqlite3.Row) -> Post:
         body_html=row["body_html"],
         language=row["language"],
         timestamp=parse_time(row["timestamp"]),
+        seq=row["seq"],
+        explore_seq=row["explore_seq"],
     )
 
 
@@ -255,23 +268,34 @@ class SQLiteStore:
 
     # ------------------------------------------------------------ posts
 
-    def create_post(self, post: Post) -> None:
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO posts (id, author_id, body, body_html, language, timestamp)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        post.id,
-                        post.author_id,
-                        post.body,
-                        post.body_html,
-                        post.language,
-                        format_time(post.timestamp),
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            raise NotFound("User not found.") from None
+    def create_post(self, post: Post) -> Post:
+        with self._tx() as db:
+            row = db.execute(
+                "UPDATE users SET post_seq = post_seq + 1 WHERE id = ? RETURNING post_seq",
+                (post.author_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound("User not found.")
+            explore_seq = db.execute(
+                "INSERT INTO counters (name, value) VALUES ('explore_seq', 1)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
+            ).fetchone()[0]
+            post = post.replace(seq=row[0], explore_seq=explore_seq)
+            db.execute(
+                "INSERT INTO posts (id, author_id, body, body_html, language, timestamp,"
+                " seq, explore_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    post.id,
+                    post.author_id,
+                    post.body,
+                    post.body_html,
+                    post.language,
+                    format_time(post.timestamp),
+                    post.seq,
+                    post.explore_seq,
+                ),
+            )
+        return post
 
     def get_post(self, post_id: str) -> Post | None:
         row = self._db().execute(f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?", (post_id,))
@@ -304,6 +328,27 @@ class SQLiteStore:
 
     def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
         return self._posts("1", (), cursor, limit)
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        rows = self._db().execute(
+            f"SELECT {POST_COLUMNS} FROM posts p"
+            " WHERE p.author_id = ? AND p.seq BETWEEN ? AND ? ORDER BY p.seq DESC",
+            (user_id, first, last),
+        )
+        return [_post(row) for row in rows]
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        rows = self._db().execute(
+            f"SELECT {POST_COLUMNS} FROM posts p"
+            " WHERE p.explore_seq BETWEEN ? AND ? ORDER BY p.explore_seq DESC",
+            (first, last),
+        )
+        return [_post(row) for row in rows]
+
+    def explore_seq(self) -> int:
+        row = self._db().execute("SELECT value FROM counters WHERE name = 'explore_seq'")
+        row = row.fetchone()
+        return row[0] if row else 0
 
     def home_feed(
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT

@@ -34,8 +34,7 @@ def make_post(store, author: User, body: str = "hello", seconds: float | None = 
     else:
         at = utcnow() + timedelta(seconds=seconds)
         post = Post(new_id(at), author.id, body, f"<p>{body}</p>", "en", at)
-    store.create_post(post)
-    return post
+    return store.create_post(post)
 
 
 def walk(fetch, limit: int) -> list:
@@ -328,6 +327,62 @@ def test_a_cursor_that_was_not_handed_out_is_refused(store):
             store.explore(cursor=bad)
         with pytest.raises(InvalidCursor):
             store.posts_by(ann.id, cursor=bad)
+
+
+# ------------------------------------------------------------ numbering (archive pages)
+
+
+def test_posts_are_numbered_per_author_and_overall(store):
+    assert store.explore_seq() == 0
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    a1, b1, a2 = make_post(store, ann), make_post(store, bob), make_post(store, ann)
+    assert (a1.seq, a1.explore_seq) == (1, 1)
+    assert (b1.seq, b1.explore_seq) == (1, 2)
+    assert (a2.seq, a2.explore_seq) == (2, 3)
+    assert store.get_post(a2.id) == a2
+    assert store.explore_seq() == 3
+    assert store.get_user(ann.id).post_seq == 2
+    assert store.get_user(bob.id).post_seq == 1
+
+
+def test_numbers_are_never_reused_after_a_delete(store):
+    ann = make_user(store, "ann")
+    make_post(store, ann)
+    newest = make_post(store, ann)
+    store.delete_post(newest.id)
+    again = make_post(store, ann)
+    assert (again.seq, again.explore_seq) == (3, 3)
+    assert store.get_user(ann.id).post_seq == 3
+    assert store.get_user(ann.id).post_count == 2
+
+
+def test_posts_by_number_range_newest_first_with_holes(store):
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    mine = [make_post(store, ann, f"ann {n}") for n in range(6)]
+    theirs = make_post(store, bob)
+    store.delete_post(mine[2].id)  # seq 3 leaves a hole
+    assert ids(store.posts_by_seq(ann.id, 2, 4)) == [mine[3].id, mine[1].id]
+    assert ids(store.posts_by_seq(ann.id, 7, 9)) == []
+    assert ids(store.posts_by_seq(bob.id, 1, 25)) == [theirs.id]
+    assert ids(store.explore_by_seq(5, 7)) == [theirs.id, mine[5].id, mine[4].id]
+    assert ids(store.explore_by_seq(1, 3)) == [mine[1].id, mine[0].id]
+
+
+def test_concurrent_posts_get_unique_gapless_numbers(store):
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    barrier = threading.Barrier(20)
+
+    def write(n: int) -> Post:
+        barrier.wait()
+        return make_post(store, ann if n % 2 else bob, f"post {n}")
+
+    with ThreadPoolExecutor(20) as pool:
+        posts = list(pool.map(write, range(20)))
+    assert sorted(p.explore_seq for p in posts) == list(range(1, 21))
+    for author in (ann, bob):
+        assert sorted(p.seq for p in posts if p.author_id == author.id) == list(range(1, 11))
+        assert store.get_user(author.id).post_count == 10
+    assert len(walk(store.explore, 100)) == 20
 
 
 # ------------------------------------------------------------ follows
