@@ -1,0 +1,290 @@
+"""Publish the site to an S3 bucket behind CloudFront.
+
+Each built file becomes one object, with a content type and a Cache-Control
+that fit its kind: content-hashed assets under `static/` are cached for a
+year (a new version gets a new name), everything else only briefly, and the
+paths a build changed are invalidated on CloudFront by `flush`.
+
+Skipping unchanged bytes, without a request per file where it matters:
+
+- Every PUT stores the body's SHA-256 in the object's metadata
+  (`x-amz-meta-sha256`). A publisher that has written only a few files (an
+  incremental rebuild) HEADs each key and compares that digest, plus the
+  content type and Cache-Control, so a change of headers is republished too.
+- After `LIST_AFTER_HEADS` HEADs (a full build), or after `existing()`, it
+  switches to one paginated ListObjectsV2 of the prefix and compares the
+  body's MD5 with each key's ETag: S3's ETag of a single-part PUT is the
+  MD5 of the body. Its caveats: a bucket encrypted with SSE-KMS (or objects
+  uploaded in parts by another tool) has ETags that are not MD5s, so those
+  files are simply rewritten each build; and header changes are not seen,
+  so pass `force=True` to republish everything after changing the constants.
+- The listing is trusted for one build only (`flush` forgets it): another
+  process may publish the same paths later (the render function on AWS).
+  Within a build, the worker processes write different paths, and each
+  keeps its own listing up to date with its own writes.
+
+Clients are made lazily, per process: the publisher is cheap to construct,
+and a boto3 client never crosses a `fork` into a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# Assets whose name holds a digest of their bytes never change: cache them for
+# a year. Pages, feeds, sitemaps and robots.txt change under the same address:
+# cache them briefly, so a missed invalidation heals itself within a minute.
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_SHORT = "public, max-age=60, must-revalidate"
+
+# `static/style.1a2b3c4d5e.css` (see `render._hashed_name`). A file under
+# `static/` without a digest in its name gets the short lifetime: promising a
+# year of caching for bytes that may change under the same name is worse than
+# a few extra requests.
+HASHED_ASSET = re.compile(r"^static/(?:.+/)?[^/]+\.[0-9a-f]{8,}(?:\.[^./]+)?$")
+
+FEED_CONTENT_TYPE = "application/atom+xml; charset=utf-8"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+    "js": "text/javascript; charset=utf-8",
+    "mjs": "text/javascript; charset=utf-8",
+    "json": "application/json",
+    "map": "application/json",
+    "xml": "application/xml; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "ico": "image/x-icon",
+    "webmanifest": "application/manifest+json",
+    "woff": "font/woff",
+    "woff2": "font/woff2",
+}
+
+# CloudFront accepts at most 3000 non-wildcard paths per invalidation, and
+# at most 3000 such paths in progress at once across all invalidations.
+MAX_INVALIDATION_PATHS = 3000
+# Above this many URL paths, invalidate "/*" once instead: CloudFront bills
+# per path invalidated (a wildcard counts as one), and more paths than the
+# in-progress limit would be refused anyway. With the defaults equal, a build
+# makes at most one invalidation listing paths.
+WILDCARD_THRESHOLD = 3000
+WILDCARD = "/*"
+
+# HEADs a publisher makes before it lists the prefix once instead (see above).
+LIST_AFTER_HEADS = 100
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def content_type_for(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    if name == "feed.xml":
+        return FEED_CONTENT_TYPE
+    _, dot, ext = name.rpartition(".")
+    return CONTENT_TYPES.get(ext.lower(), DEFAULT_CONTENT_TYPE) if dot else DEFAULT_CONTENT_TYPE
+
+
+def is_immutable(path: str) -> bool:
+    """A content-hashed asset: its bytes never change under its name."""
+    return HASHED_ASSET.match(path) is not None
+
+
+def cache_control_for(path: str) -> str:
+    return CACHE_IMMUTABLE if is_immutable(path) else CACHE_SHORT
+
+
+def url_paths(path: str) -> list[str]:
+    """The URL paths CloudFront serves a file under: `u/ann/index.html` is
+    both `/u/ann/` and `/u/ann/index.html`. None for immutable assets: a new
+    version has a new name, and dropping an old one from the cache early
+    would only break pages still cached with a link to it."""
+    if is_immutable(path):
+        return []
+    url = "/" + quote(path, safe="/%")
+    if path == "index.html" or path.endswith("/index.html"):
+        return [url.removesuffix("index.html"), url]
+    return [url]
+
+
+def invalidation_paths(changed: Iterable[str]) -> list[str]:
+    """Sorted, de-duplicated URL paths to invalidate for these files."""
+    return sorted({url for path in changed for url in url_paths(path)})
+
+
+class S3Publisher:
+    """Writes the site's files as objects under `prefix` in `bucket`."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        distribution_id: str | None = None,
+        s3_client: Any = None,
+        cloudfront_client: Any = None,
+        force: bool = False,
+    ):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.distribution_id = distribution_id or None
+        self.force = force  # rewrite even identical bytes (e.g. after changing headers)
+        self._given = {"s3": s3_client, "cloudfront": cloudfront_client}
+        self._made: dict[str, Any] = {}
+        self._made_in = os.getpid()
+        # relative path -> ETag (an MD5) from one listing; None until listed.
+        self._etags: dict[str, str] | None = None
+        self._heads = 0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> S3Publisher:
+        """From `SITE_BUCKET`, `SITE_PREFIX` (optional) and `DISTRIBUTION_ID` (optional)."""
+        env = os.environ if environ is None else environ
+        bucket = env.get("SITE_BUCKET", "").strip()
+        if not bucket:
+            raise RuntimeError("SITE_BUCKET is not set: name the S3 bucket to publish the site to")
+        return cls(
+            bucket,
+            prefix=env.get("SITE_PREFIX", ""),
+            distribution_id=env.get("DISTRIBUTION_ID", "").strip() or None,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------ clients
+
+    def _client(self, service: str) -> Any:
+        """The given client, or one made in this process (boto3 clients must
+        not be shared across a fork)."""
+        if self._given[service] is not None:
+            return self._given[service]
+        if self._made_in != os.getpid():
+            self._made, self._made_in = {}, os.getpid()
+        if service not in self._made:
+            self._made[service] = boto3.session.Session().client(service, config=CLIENT_CONFIG)
+        return self._made[service]
+
+    # ------------------------------------------------------------ objects
+
+    def _key(self, path: str) -> str:
+        if not path or path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"not a relative site path: {path!r}")
+        return self.prefix + path
+
+    def _head(self, path: str) -> dict[str, Any] | None:
+        try:
+            return self._client("s3").head_object(Bucket=self.bucket, Key=self._key(path))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _list(self) -> dict[str, str]:
+        """Relative path -> ETag of every object under the prefix (one paginated listing)."""
+        etags = {}
+        pages = self._client("s3").get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                path = item["Key"][len(self.prefix) :]
+                if path and not path.endswith("/"):  # skip "folder" markers
+                    etags[path] = item["ETag"].strip('"')
+        return etags
+
+    def _unchanged(self, path: str, md5: str, sha256: str) -> bool:
+        if self._etags is None and self._heads >= LIST_AFTER_HEADS:
+            self._etags = self._list()
+        if self._etags is not None:
+            return self._etags.get(path) == md5
+        self._heads += 1
+        head = self._head(path)
+        if head is None:
+            return False
+        stored = head.get("Metadata", {}).get("sha256")
+        same = stored == sha256 if stored else head.get("ETag", "").strip('"') == md5
+        return (
+            same
+            and head.get("ContentType") == content_type_for(path)
+            and head.get("CacheControl") == cache_control_for(path)
+        )
+
+    def write(self, path: str, body: bytes) -> bool:
+        """Put `body` at `path`; False (and no PUT) when those bytes are already there."""
+        key = self._key(path)
+        md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        sha256 = hashlib.sha256(body).hexdigest()
+        if not self.force and self._unchanged(path, md5, sha256):
+            return False
+        self._client("s3").put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type_for(path),
+            CacheControl=cache_control_for(path),
+            Metadata={"sha256": sha256},
+        )
+        if self._etags is not None:
+            self._etags[path] = md5
+        return True
+
+    def remove(self, path: str) -> bool:
+        """Delete the object at `path`; False when there was none."""
+        key = self._key(path)
+        if self._etags is not None:
+            if path not in self._etags:
+                return False
+        elif self._head(path) is None:
+            return False
+        self._client("s3").delete_object(Bucket=self.bucket, Key=key)
+        if self._etags is not None:
+            self._etags.pop(path, None)
+        return True
+
+    def existing(self) -> set[str]:
+        """Every path under the prefix, relative to it; remembered for this build."""
+        self._etags = self._list()
+        return set(self._etags)
+
+    # ------------------------------------------------------------ CloudFront
+
+    def flush(self, changed: Iterable[str]) -> None:
+        """Invalidate the changed pages on CloudFront; forget this build's listing."""
+        self._etags, self._heads = None, 0
+        if not self.distribution_id:
+            return
+        paths = invalidation_paths(changed)
+        if len(paths) > WILDCARD_THRESHOLD:
+            paths = [WILDCARD]
+        for start in range(0, len(paths), MAX_INVALIDATION_PATHS):
+            try:
+                self._invalidate(paths[start : start + MAX_INVALIDATION_PATHS])
+            except ClientError as error:
+                # Too many paths still in progress (a burst of rebuilds): the
+                # wildcard has its own, separate limit.
+                code = error.response.get("Error", {}).get("Code")
+                if code != "TooManyInvalidationsInProgress" or paths == [WILDCARD]:
+                    raise
+                self._invalidate([WILDCARD])
+                return
+
+    def _invalidate(self, paths: list[str]) -> None:
+        self._client("cloudfront").create_invalidation(
+            DistributionId=self.distribution_id,
+            InvalidationBatch={
+                "Paths": {"Quantity": len(paths), "Items": paths},
+                "CallerReference": f"microblog-{uuid.uuid4().hex}",
+            },
+        )
