@@ -17,11 +17,15 @@ from functions.config import Settings
 
 
 def build(args: argparse.Namespace) -> int:
-    from functions.local import create_local_app
+    from functions.config import open_store
+    from functions.local import local_builder
 
-    app = create_local_app(Settings(), build=False)
-    stats = app.state.builder.build_all()
-    print(f"Built site/: {stats.summary()}")
+    settings = Settings()
+    store = open_store(settings, create=True)
+    stats = local_builder(settings, store, workers=getattr(args, "workers", None)).build_all(
+        progress=True
+    )
+    print(f"Built {settings.site_dir}: {stats.summary()}")
     return 0
 
 
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     build_cmd = commands.add_parser("build", help="full build of the static site (the default)")
+    build_cmd.add_argument("--workers", type=int, help="processes to render with (all cores)")
     build_cmd.set_defaults(run=build)
 
     serve_cmd = commands.add_parser("serve", help="build, then serve site/ and /api locally")

@@ -30,6 +30,9 @@ class Settings:
     dynamodb_endpoint: str | None = field(
         default_factory=lambda: os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
     )
+    site_url: str = field(
+        default_factory=lambda: os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    )
     secret_key_env: str | None = field(default_factory=lambda: os.environ.get("SECRET_KEY"))
 
     @property
@@ -59,6 +62,12 @@ def secret_key(settings: Settings) -> str:
         finally:
             tmp.unlink()
     return path.read_text().strip()
+
+
+def make_renderer(settings: Settings):
+    from .sitegen.render import Renderer
+
+    return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
 
 
 def open_store(settings: Settings, create: bool = False):

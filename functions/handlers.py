@@ -13,9 +13,8 @@ from mangum import Mangum
 
 from . import auth
 from .api.app import create_app
-from .config import Settings, open_store, secret_key
+from .config import Settings, make_renderer, open_store, secret_key
 from .services import Microblog
-from .sitegen.render import Renderer
 
 
 @cache
@@ -24,7 +23,7 @@ def _http_handler() -> Mangum:
     store = open_store(settings)
     # On AWS the site is rebuilt from the DynamoDB stream, not from here.
     microblog = Microblog(store, auth.Tokens(secret_key(settings)))
-    app = create_app(microblog, Renderer(settings.templates_dir, store))
+    app = create_app(microblog, make_renderer(settings))
     return Mangum(app, lifespan="off", api_gateway_base_path="/")
 
 

@@ -14,11 +14,10 @@ from starlette.types import Receive, Scope, Send
 from . import auth, urls
 from .api.app import create_app
 from .api.errors import error_response
-from .config import Settings, open_store, secret_key
+from .config import Settings, make_renderer, open_store, secret_key
 from .services import Microblog
 from .sitegen.builder import SiteBuilder
 from .sitegen.publish import LocalPublisher
-from .sitegen.render import Renderer
 
 
 class SiteFiles:
@@ -37,11 +36,17 @@ class SiteFiles:
         await self.files(scope, receive, send)
 
 
+def local_builder(settings: Settings, store, workers: int | None = None) -> SiteBuilder:
+    """The site build writing into `site/`."""
+    site_dir = settings.site_dir
+    return SiteBuilder(store, make_renderer(settings), lambda: LocalPublisher(site_dir), workers)
+
+
 def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     """The whole local stack; with `build`, the site is fully built first."""
     store = open_store(settings, create=True)
-    renderer = Renderer(settings.templates_dir, store)
-    builder = SiteBuilder(store, renderer, LocalPublisher(settings.site_dir))
+    builder = local_builder(settings, store)
+    renderer = builder.renderer
     if build:
         builder.build_all()
     microblog = Microblog(store, auth.Tokens(secret_key(settings)), on_change=builder.apply)

@@ -6,10 +6,57 @@ from urllib.parse import quote
 
 API = "/api"
 
+HOME = "/"
+EXPLORE = "/explore/"
+EXPLORE_FEED = "/explore/feed.xml"
+LOGIN = "/login/"
+REGISTER = "/register/"
+RESET_PASSWORD = "/reset-password/"
+EDIT_PROFILE = "/edit-profile/"
+NOT_FOUND = "/404.html"
+ROBOTS = "/robots.txt"
+SITEMAP = "/sitemap.xml"
+SITEMAP_PAGES = "/sitemap-pages.xml"
+
+# The pages the browser UI fills in; each is a static shell.
+APP_SHELLS = {
+    "home": HOME,
+    "login": LOGIN,
+    "register": REGISTER,
+    "reset_password": RESET_PASSWORD,
+    "edit_profile": EDIT_PROFILE,
+}
+
 
 def user_page(username: str) -> str:
     """The static profile page: `/u/<username>/`."""
     return f"/u/{quote(username)}/"
+
+
+def user_archive(username: str, number: int) -> str:
+    """Archive page `number` of a user's posts, counted from the oldest."""
+    return f"{user_page(username)}page/{number}/"
+
+
+def user_feed(username: str) -> str:
+    return f"{user_page(username)}feed.xml"
+
+
+def explore_archive(number: int) -> str:
+    return f"{EXPLORE}page/{number}/"
+
+
+def post_page(post_id: str) -> str:
+    """A post's permalink: `/p/<id>/`."""
+    return f"/p/{post_id}/"
+
+
+def content_page(slug: str) -> str:
+    return f"/{quote(slug)}/"
+
+
+def sitemap_posts(chunk: int) -> str:
+    return f"/sitemap-posts-{chunk}.xml"
 
 
 def api_user(user_id: str) -> str:

@@ -1,17 +1,38 @@
-"""The full build and the incremental rebuild: one renderer, two page sets."""
+"""The full build and the incremental rebuild: one renderer, two page sets.
+
+The full build reads the corpus once (`Snapshot`), lists every page, and
+renders them in worker processes (forked, so they share the snapshot and
+the compiled templates without copying); each worker writes through its own
+publisher. Then it removes what the site no longer has and flushes (e.g. a
+CloudFront invalidation) once. The incremental rebuild renders only the
+pages a change touches, straight from the store, in the calling process.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from tqdm import tqdm
 
 from ..domain import Event
 from ..store import Store
+from .data import SiteData, Snapshot, StoreData
 from .pages import PageRef, all_pages, pages_for_all
-from .publish import LocalPublisher
-from .render import Renderer
+from .publish import Publisher
+from .render import Output, Renderer
+
+# Files the build never removes from the output folder.
+KEEP = {"README.md"}
+# Old hashed assets stay: pages cached by browsers and the CDN still use them.
+KEEP_PREFIX = "static/"
+# Pages per task handed to a worker: big enough to keep the overhead low,
+# small enough for an even split and a lively progress bar.
+BATCH = 256
 
 
 @dataclass
@@ -19,49 +40,140 @@ class Stats:
     rendered: int = 0
     written: int = 0
     skipped: int = 0
+    removed: int = 0
     seconds: float = 0.0
-    paths: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # paths written or removed
+    published: list[str] = field(default_factory=list)  # paths written or unchanged
+
+    def add(self, other: Stats) -> None:
+        self.rendered += other.rendered
+        self.written += other.written
+        self.skipped += other.skipped
+        self.removed += other.removed
+        self.changed.extend(other.changed)
+        self.published.extend(other.published)
 
     def summary(self) -> str:
         return (
             f"{self.rendered} pages rendered, {self.written} written, "
-            f"{self.skipped} unchanged, in {self.seconds:.2f}s"
+            f"{self.skipped} unchanged, {self.removed} removed, in {self.seconds:.2f}s"
         )
 
 
+def publish_outputs(outputs: Iterable[Output], publisher: Publisher) -> Stats:
+    stats = Stats()
+    for output in outputs:
+        if output.body is None:
+            if publisher.remove(output.path):
+                stats.removed += 1
+                stats.changed.append(output.path)
+        else:
+            stats.published.append(output.path)
+            if publisher.write(output.path, output.body):
+                stats.written += 1
+                stats.changed.append(output.path)
+            else:
+                stats.skipped += 1
+    return stats
+
+
+def render_and_publish(
+    pages: Iterable[PageRef], renderer: Renderer, data: SiteData, publisher: Publisher
+) -> Stats:
+    """Render pages and publish them: the whole job of a worker."""
+    outputs = [output for page in pages if (output := renderer.render(page, data))]
+    stats = publish_outputs(outputs, publisher)
+    stats.rendered = len(stats.published)
+    return stats
+
+
+# What a forked worker inherits from the parent (set just before forking).
+_job: tuple[Renderer, SiteData, Callable[[], Publisher]] | None = None
+_worker_publisher: Publisher | None = None
+
+
+def _worker_batch(pages: Sequence[PageRef]) -> tuple[int, Stats]:
+    global _worker_publisher
+    renderer, data, make_publisher = _job
+    if _worker_publisher is None:
+        _worker_publisher = make_publisher()  # one per process: no shared clients
+    return len(pages), render_and_publish(pages, renderer, data, _worker_publisher)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 class SiteBuilder:
-    def __init__(self, store: Store, renderer: Renderer, publisher: LocalPublisher):
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        make_publisher: Callable[[], Publisher],
+        workers: int | None = None,
+    ):
         self.store = store
         self.renderer = renderer
-        self.publisher = publisher
-        # Two writes at once may touch the same page: render it one at a time
-        # so the later state always wins.
+        self.make_publisher = make_publisher
+        self.publisher = make_publisher()
+        self.workers = workers or default_workers()
+        # Two writes at once may touch the same page: render one change at a
+        # time, so the later state is always the one left on disk.
         self._lock = threading.Lock()
 
-    def build_all(self) -> Stats:
-        """Every page that exists, plus the assets."""
-        return self._publish(all_pages(self.store), assets=True)
+    def build_all(self, progress: bool = False) -> Stats:
+        """Every page that exists, plus the assets; removes pages that went away."""
+        started = time.perf_counter()
+        with self._lock:
+            data = Snapshot.load(self.store)
+            pages = list(all_pages(data, self.renderer.documents))
+            stats = publish_outputs(self.renderer.asset_outputs(), self.publisher)
+            stats.add(self._render_all(pages, data, progress))
+            for path in sorted(self.publisher.existing() - set(stats.published) - KEEP):
+                if path.startswith(KEEP_PREFIX):
+                    continue
+                if self.publisher.remove(path):
+                    stats.removed += 1
+                    stats.changed.append(path)
+            self.publisher.flush(stats.changed)
+        stats.seconds = time.perf_counter() - started
+        return stats
 
     def apply(self, events: Iterable[Event]) -> Stats:
         """Re-render the pages that these changes touch, and only those."""
-        return self._publish(pages_for_all(events))
-
-    def _publish(self, pages: Iterable[PageRef], assets: bool = False) -> Stats:
-        stats = Stats()
         started = time.perf_counter()
+        events = list(events)
         with self._lock:
-            outputs = list(self.renderer.asset_outputs()) if assets else []
-            for page in pages:
-                output = self.renderer.render(page)
-                if output is None:
-                    continue
-                stats.rendered += 1
-                outputs.append(output)
-            for output in outputs:
-                if self.publisher.write(output.path, output.body):
-                    stats.written += 1
-                    stats.paths.append(output.path)
-                else:
-                    stats.skipped += 1
+            data = StoreData(self.store)
+            stats = render_and_publish(
+                pages_for_all(events, data), self.renderer, data, self.publisher
+            )
+            self.publisher.flush(stats.changed)
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _render_all(self, pages: list[PageRef], data: SiteData, progress: bool) -> Stats:
+        batches = [pages[i : i + BATCH] for i in range(0, len(pages), BATCH)]
+        bar = tqdm(total=len(pages), unit="page", disable=None if progress else True)
+        stats = Stats()
+        with bar:
+            if self.workers > 1 and len(batches) > 1 and "fork" in _start_methods():
+                global _job
+                _job = (self.renderer, data, self.make_publisher)
+                try:
+                    ctx = multiprocessing.get_context("fork")
+                    with ctx.Pool(self.workers) as pool:
+                        for size, batch_stats in pool.imap_unordered(_worker_batch, batches):
+                            stats.add(batch_stats)
+                            bar.update(size)
+                finally:
+                    _job = None
+            else:
+                for batch in batches:
+                    stats.add(render_and_publish(batch, self.renderer, data, self.publisher))
+                    bar.update(len(batch))
+        return stats
+
+
+def _start_methods() -> list[str]:
+    return multiprocessing.get_all_start_methods()

@@ -1,8 +1,13 @@
 """What pages exist, and which of them a change touches.
 
 A page is named by what it shows (a user's profile by the user's immutable
-id), not by its URL: the URL comes from `functions.urls` when it is rendered,
-so a username change is one page with a new address.
+id), not by its URL: the URL comes from `functions.urls` when it is rendered.
+
+Archive pages are cut from the store's post numbers (`Post.seq` for a user,
+`Post.explore_seq` for explore), counted from the oldest post: page k always
+holds the numbers (k-1)*25+1 .. k*25, so a new post changes only the newest
+archive page, never the long tail. Fast-changing numbers (counts, last seen)
+appear on a profile's index page only.
 """
 
 from __future__ import annotations
@@ -10,21 +15,53 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .. import urls
 from ..domain import (
     Event,
     Followed,
     PostCreated,
     PostDeleted,
     Unfollowed,
+    User,
     UserCreated,
     UserUpdated,
 )
-from ..store import Store
+from .data import SiteData
+
+POSTS_PER_PAGE = 25
+SITEMAP_CHUNK = 1000  # posts per sitemap file (the format allows 50,000 URLs)
+
+
+def page_number(seq: int) -> int:
+    """The archive page that holds post number `seq`."""
+    return (seq - 1) // POSTS_PER_PAGE + 1
+
+
+def page_count(last_seq: int) -> int:
+    return page_number(last_seq) if last_seq > 0 else 0
+
+
+def page_range(number: int) -> tuple[int, int]:
+    """The post numbers on archive page `number`."""
+    return (number - 1) * POSTS_PER_PAGE + 1, number * POSTS_PER_PAGE
+
+
+def sitemap_chunk(explore_seq: int) -> int:
+    return (explore_seq - 1) // SITEMAP_CHUNK
+
+
+def sitemap_chunk_count(last_explore_seq: int) -> int:
+    return sitemap_chunk(last_explore_seq) + 1 if last_explore_seq > 0 else 0
+
+
+# ------------------------------------------------------------ the pages
 
 
 @dataclass(frozen=True)
-class Home:
-    """`/`: the newest posts of everyone."""
+class Shell:
+    """A page the browser UI fills in (`/`, `/login/`, ...): see urls.APP_SHELLS."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -33,42 +70,194 @@ class NotFoundPage:
 
 
 @dataclass(frozen=True)
+class Robots:
+    """`/robots.txt`."""
+
+
+@dataclass(frozen=True)
+class SitemapIndex:
+    """`/sitemap.xml`: lists the fixed pages' sitemap and one per chunk of posts."""
+
+
+@dataclass(frozen=True)
+class SitemapPages:
+    """`/sitemap-pages.xml`: explore and the content pages."""
+
+
+@dataclass(frozen=True)
+class SitemapPosts:
+    """`/sitemap-posts-<chunk>.xml`: the permalinks (and their authors' profiles)
+    of SITEMAP_CHUNK consecutive explore numbers."""
+
+    chunk: int
+
+
+@dataclass(frozen=True)
 class Profile:
-    """`/u/<username>/`: a user, their counts and newest posts."""
+    """`/u/<username>/`: the user, their counts and newest posts."""
 
     user_id: str
 
 
-PageRef = Home | NotFoundPage | Profile
+@dataclass(frozen=True)
+class ProfileArchive:
+    """`/u/<username>/page/<k>/`."""
+
+    user_id: str
+    number: int
 
 
-def all_pages(store: Store) -> Iterator[PageRef]:
-    yield Home()
-    yield NotFoundPage()
-    cursor = None
-    while True:
-        page = store.list_users(cursor=cursor, limit=100)
-        yield from (Profile(user.id) for user in page.items)
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+@dataclass(frozen=True)
+class UserFeed:
+    """`/u/<username>/feed.xml` (Atom)."""
+
+    user_id: str
 
 
-def pages_for(event: Event) -> set[PageRef]:
-    """The pages one change touches: a bounded set, whatever the corpus size."""
+@dataclass(frozen=True)
+class Explore:
+    """`/explore/`: everyone's newest posts."""
+
+
+@dataclass(frozen=True)
+class ExploreArchive:
+    """`/explore/page/<k>/`."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class ExploreFeed:
+    """`/explore/feed.xml` (Atom)."""
+
+
+@dataclass(frozen=True)
+class Permalink:
+    """`/p/<id>/`: one post. Rendered as a removal once the post is gone."""
+
+    post_id: str
+
+
+@dataclass(frozen=True)
+class Content:
+    """`/<slug>/`: a Markdown page from `content/`."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A page left at an old address (after a username change)."""
+
+    url: str
+    to: str
+
+
+@dataclass(frozen=True)
+class Gone:
+    """An address that no longer has a page: its file is removed."""
+
+    url: str
+
+
+PageRef = (
+    Shell
+    | NotFoundPage
+    | Robots
+    | SitemapIndex
+    | SitemapPages
+    | SitemapPosts
+    | Profile
+    | ProfileArchive
+    | UserFeed
+    | Explore
+    | ExploreArchive
+    | ExploreFeed
+    | Permalink
+    | Content
+    | Redirect
+    | Gone
+)
+
+
+# ------------------------------------------------------------ the full site
+
+
+def fixed_pages(content_slugs: Iterable[str]) -> Iterator[PageRef]:
+    """The pages that exist whatever the data."""
+    yield from (Shell(name) for name in urls.APP_SHELLS)
+    yield from (NotFoundPage(), Robots(), SitemapIndex(), SitemapPages())
+    yield from (Explore(), ExploreFeed())
+    yield from (Content(slug) for slug in content_slugs)
+
+
+def user_pages(user: User) -> Iterator[PageRef]:
+    yield Profile(user.id)
+    yield UserFeed(user.id)
+    yield from (ProfileArchive(user.id, k) for k in range(1, page_count(user.post_seq) + 1))
+
+
+def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]:
+    """Every page of the site."""
+    yield from fixed_pages(content_slugs)
+    last = data.explore_seq()
+    yield from (ExploreArchive(k) for k in range(1, page_count(last) + 1))
+    yield from (SitemapPosts(c) for c in range(sitemap_chunk_count(last)))
+    for user in data.all_users():
+        yield from user_pages(user)
+    yield from (Permalink(post.id) for post in data.all_posts())
+
+
+# ------------------------------------------------------------ what a change touches
+
+
+def pages_for(event: Event, data: SiteData) -> set[PageRef]:
+    """The pages one change touches. Every frequent change touches a bounded
+    set, whatever the size of the corpus (a new post: at most 9 files); only
+    a username or e-mail change, which is rare, reaches all of a user's pages."""
     match event:
-        case PostCreated(author=author) | PostDeleted(author=author):
-            return {Profile(author.id), Home()}
+        case PostCreated(post=post, author=author) | PostDeleted(post=post, author=author):
+            pages = {
+                Permalink(post.id),
+                Profile(author.id),
+                ProfileArchive(author.id, page_number(post.seq)),
+                UserFeed(author.id),
+                Explore(),
+                ExploreArchive(page_number(post.explore_seq)),
+                ExploreFeed(),
+                SitemapPosts(sitemap_chunk(post.explore_seq)),
+            }
+            if isinstance(event, PostCreated) and post.explore_seq % SITEMAP_CHUNK == 1:
+                pages.add(SitemapIndex())  # the first post of a new sitemap chunk
+            return pages
         case UserCreated(user=user):
-            return {Profile(user.id)}
-        case UserUpdated(user=user):
-            # The home page shows authors' names and avatars.
-            return {Profile(user.id), Home()}
+            return {Profile(user.id), UserFeed(user.id)}
+        case UserUpdated(user=user, previous=previous):
+            if (user.username, user.email) == (previous.username, previous.email):
+                return {Profile(user.id)}  # about me, last seen: the index only
+            return _everywhere_shown(user, previous, data)
         case Followed(follower=a, followed=b) | Unfollowed(follower=a, followed=b):
             return {Profile(a.id), Profile(b.id)}
     raise TypeError(f"not a change event: {event!r}")
 
 
-def pages_for_all(events: Iterable[Event]) -> set[PageRef]:
+def _everywhere_shown(user: User, previous: User, data: SiteData) -> set[PageRef]:
+    """Every page that shows the user's name or avatar; after a rename, the
+    old addresses redirect to the new ones."""
+    pages: set[PageRef] = {Explore(), ExploreFeed(), *user_pages(user)}
+    for post in data.posts_by_seq(user.id, 1, user.post_seq):
+        pages.add(Permalink(post.id))
+        pages.add(ExploreArchive(page_number(post.explore_seq)))
+        pages.add(SitemapPosts(sitemap_chunk(post.explore_seq)))
+    if user.username != previous.username:
+        old, new = previous.username, user.username
+        pages.add(Redirect(urls.user_page(old), urls.user_page(new)))
+        for k in range(1, page_count(user.post_seq) + 1):
+            pages.add(Redirect(urls.user_archive(old, k), urls.user_archive(new, k)))
+        pages.add(Gone(urls.user_feed(old)))
+    return pages
+
+
+def pages_for_all(events: Iterable[Event], data: SiteData) -> set[PageRef]:
     """The union of the pages of many changes: each page rendered once."""
-    return set().union(*(pages_for(event) for event in events))
+    return set().union(*(pages_for(event, data) for event in events))

@@ -1,10 +1,33 @@
-"""Publishers: where the built files go. Locally, a folder (`site/`)."""
+"""Publishers: where the built files go. Locally a folder (`site/`); on AWS
+an S3 bucket behind CloudFront (`s3.S3Publisher`)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
+
+
+class Publisher(Protocol):
+    """Paths are relative, with `/` separators: `u/ann/index.html`."""
+
+    def write(self, path: str, body: bytes) -> bool:
+        """Publish `body` at `path`; False when those bytes were already there."""
+        ...
+
+    def remove(self, path: str) -> bool:
+        """Unpublish `path`; False when nothing was there."""
+        ...
+
+    def existing(self) -> set[str]:
+        """Every path published now (the full build removes what it did not make)."""
+        ...
+
+    def flush(self, changed: Iterable[str]) -> None:
+        """Called once after a build with every path written or removed."""
+        ...
 
 
 class LocalPublisher:
@@ -16,13 +39,13 @@ class LocalPublisher:
     """
 
     def __init__(self, root: Path):
-        self.root = Path(root)
+        self.root = Path(root).resolve()
 
     def _target(self, path: str) -> Path:
-        target = (self.root / path).resolve()
-        if not target.is_relative_to(self.root.resolve()):
+        parts = path.split("/")
+        if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
             raise ValueError(f"refusing to write outside the site: {path!r}")
-        return target
+        return self.root.joinpath(*parts)
 
     def write(self, path: str, body: bytes) -> bool:
         """Write `body` at `path`; False when the file already held these bytes."""
@@ -50,4 +73,22 @@ class LocalPublisher:
             target.unlink()
         except FileNotFoundError:
             return False
+        for folder in target.parents:  # drop folders left empty (old archive pages)
+            if folder == self.root:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or just written into): keep it
+                break
         return True
+
+    def existing(self) -> set[str]:
+        found = set()
+        for folder, _dirs, files in os.walk(self.root):
+            rel = Path(folder).relative_to(self.root).as_posix()
+            prefix = "" if rel == "." else rel + "/"
+            found.update(prefix + name for name in files)
+        return found
+
+    def flush(self, changed: Iterable[str]) -> None:
+        """Nothing to do: the files are served as soon as they are replaced."""

@@ -1,4 +1,4 @@
-"""Pages to HTML, with the Jinja2 templates of `templates/`.
+"""Pages to bytes, with the Jinja2 templates of `templates/`.
 
 The same `_post.html` partial renders a post on every static page and in the
 API's `html` field, so a post looks the same wherever it appears.
@@ -9,35 +9,80 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .. import urls
 from ..domain import Post, User, format_time
-from ..store import Store
-from .pages import Home, NotFoundPage, PageRef, Profile
+from .content import Document, read_documents
+from .data import SiteData
+from .pages import (
+    POSTS_PER_PAGE,
+    SITEMAP_CHUNK,
+    Content,
+    Explore,
+    ExploreArchive,
+    ExploreFeed,
+    Gone,
+    NotFoundPage,
+    PageRef,
+    Permalink,
+    Profile,
+    ProfileArchive,
+    Redirect,
+    Robots,
+    Shell,
+    SitemapIndex,
+    SitemapPages,
+    SitemapPosts,
+    UserFeed,
+    page_count,
+    page_range,
+    sitemap_chunk_count,
+)
 
-POSTS_PER_PAGE = 25
+FEED_ENTRIES = 20
+# `updated` of a feed with no entries yet (Atom requires one; it must not
+# change between builds, or the feed would be rewritten every time).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Output:
-    """A file of the site: its URL path and its bytes."""
+    """A file of the site: its URL and its bytes; `body` None means "remove it"."""
 
     url: str
-    body: bytes
+    body: bytes | None
 
     @property
     def path(self) -> str:
         return urls.output_path(self.url)
 
 
+def _hashed_name(rel: str, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    stem, dot, ext = rel.rpartition(".")
+    return f"static/{stem}.{digest}.{ext}" if dot else f"static/{rel}.{digest}"
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path, store: Store):
-        self.store = store
+    def __init__(self, templates_dir: Path, content_dir: Path | None = None, site_url: str = ""):
         self.static_dir = templates_dir / "static"
-        self.assets = self._hash_assets()
+        self.site_url = site_url.rstrip("/")
+        self.documents: dict[str, Document] = (
+            read_documents(content_dir) if content_dir and content_dir.is_dir() else {}
+        )
+        # `style.css` -> `static/style.<hash>.css`: new bytes get a new name, so
+        # assets can be cached for a year and HTML only briefly.
+        self.assets = {
+            path.relative_to(self.static_dir).as_posix(): _hashed_name(
+                path.relative_to(self.static_dir).as_posix(), path.read_bytes()
+            )
+            for path in sorted(self.static_dir.rglob("*"))
+            if path.is_file()
+        }
         self.env = Environment(
             loader=FileSystemLoader(templates_dir),
             autoescape=select_autoescape(["html", "xml"]),
@@ -45,22 +90,17 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(asset=self.asset_url, user_page=urls.user_page)
+        self.env.globals.update(
+            asset=self.asset_url,
+            urls=urls,
+            absolute=self.absolute,
+            footer_pages=[(d.title, urls.content_page(d.slug)) for d in self.documents.values()],
+        )
         self.env.filters["iso"] = format_time
+        self.env.filters["shown"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+        self._post_template = self.env.get_template("_post.html")
 
-    # ------------------------------------------------------------ assets
-
-    def _hash_assets(self) -> dict[str, str]:
-        """`style.css` -> `static/style.<hash>.css`: a new name for new bytes,
-        so assets can be cached for a year and HTML only briefly."""
-        names = {}
-        for path in sorted(self.static_dir.rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(self.static_dir).as_posix()
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-                stem, dot, ext = rel.rpartition(".")
-                names[rel] = f"static/{stem}.{digest}.{ext}" if dot else f"static/{rel}.{digest}"
-        return names
+    # ------------------------------------------------------------ helpers
 
     def asset_url(self, name: str) -> str:
         return "/" + self.assets[name]
@@ -69,39 +109,158 @@ class Renderer:
         for name, hashed in self.assets.items():
             yield Output("/" + hashed, (self.static_dir / name).read_bytes())
 
-    # ------------------------------------------------------------ posts
+    def absolute(self, url: str) -> str:
+        """A full address, for feeds and sitemaps (which need them)."""
+        return self.site_url + url
 
     def post_html(self, post: Post, author: User) -> str:
         """One post, by the `_post.html` partial (also used by the API)."""
-        return self.env.get_template("_post.html").render(post=post, author=author)
+        return self._post_template.render(post=post, author=author)
 
-    def _with_authors(self, posts: list[Post]) -> list[tuple[Post, User]]:
-        authors = self.store.get_users({post.author_id for post in posts})
+    @staticmethod
+    def _with_authors(posts: list[Post], data: SiteData) -> list[tuple[Post, User]]:
+        authors = data.users({post.author_id for post in posts})
         return [(post, authors[post.author_id]) for post in posts if post.author_id in authors]
+
+    def _render(self, url: str, template: str, **context) -> Output:
+        text = self.env.get_template(template).render(page_url=url, **context)
+        return Output(url, text.encode("utf-8"))
 
     # ------------------------------------------------------------ pages
 
-    def render(self, page: PageRef) -> Output | None:
-        """The page's file, or None when what it shows no longer exists."""
+    def render(self, page: PageRef, data: SiteData) -> Output | None:
+        """The page's file; an Output with no body when the page should be
+        removed; None when there is nothing to write or remove."""
         match page:
-            case Home():
-                posts = self.store.explore(limit=POSTS_PER_PAGE).items
-                return self._html("/", "index.html", posts=self._with_authors(posts))
+            case Shell(name=name):
+                return self._render(urls.APP_SHELLS[name], f"shells/{name}.html")
             case NotFoundPage():
-                return self._html("/404.html", "404.html")
+                return self._render(urls.NOT_FOUND, "404.html")
+            case Robots():
+                return self._render(urls.ROBOTS, "robots.txt")
+            case Content(slug=slug):
+                doc = self.documents[slug]
+                return self._render(urls.content_page(slug), "content.html", doc=doc)
             case Profile(user_id=user_id):
-                user = self.store.get_user(user_id)
+                return self._profile(user_id, data)
+            case ProfileArchive(user_id=user_id, number=number):
+                return self._profile_archive(user_id, number, data)
+            case UserFeed(user_id=user_id):
+                user = data.user(user_id)
                 if user is None:
                     return None
-                posts = self.store.posts_by(user.id, limit=POSTS_PER_PAGE).items
-                return self._html(
+                posts = data.newest_posts_by(user.id, FEED_ENTRIES)
+                return self._feed(
+                    urls.user_feed(user.username),
+                    f"Posts by {user.username}",
                     urls.user_page(user.username),
-                    "user.html",
-                    user=user,
-                    posts=[(post, user) for post in posts],
+                    [(post, user) for post in posts],
+                    user.created,
                 )
+            case Explore():
+                return self._explore_index(data)
+            case ExploreArchive(number=number):
+                return self._explore_archive(number, data)
+            case ExploreFeed():
+                posts = self._with_authors(data.newest_posts(FEED_ENTRIES), data)
+                return self._feed(urls.EXPLORE_FEED, "Explore", urls.EXPLORE, posts, EPOCH)
+            case Permalink(post_id=post_id):
+                return self._permalink(post_id, data)
+            case Redirect(url=url, to=to):
+                return self._render(url, "redirect.html", to=to)
+            case Gone(url=url):
+                return Output(url, None)
+            case SitemapIndex():
+                chunks = range(sitemap_chunk_count(data.explore_seq()))
+                maps = [urls.SITEMAP_PAGES] + [urls.sitemap_posts(c) for c in chunks]
+                return self._render(urls.SITEMAP, "sitemap_index.xml", maps=maps)
+            case SitemapPages():
+                pages = [urls.EXPLORE] + [urls.content_page(slug) for slug in self.documents]
+                entries = [(url, None) for url in pages]
+                return self._render(urls.SITEMAP_PAGES, "sitemap.xml", entries=entries)
+            case SitemapPosts(chunk=chunk):
+                return self._sitemap_posts(chunk, data)
         raise TypeError(f"not a page: {page!r}")
 
-    def _html(self, url: str, template: str, **context) -> Output:
-        html = self.env.get_template(template).render(page_url=url, **context)
-        return Output(url, html.encode("utf-8"))
+    def _profile(self, user_id: str, data: SiteData) -> Output | None:
+        user = data.user(user_id)
+        if user is None:
+            return None
+        pages = page_count(user.post_seq)
+        older = urls.user_archive(user.username, pages - 1) if pages > 1 else None
+        return self._render(
+            urls.user_page(user.username),
+            "user.html",
+            user=user,
+            posts=[(post, user) for post in data.newest_posts_by(user.id, POSTS_PER_PAGE)],
+            newer=None,
+            older=older,
+        )
+
+    def _profile_archive(self, user_id: str, number: int, data: SiteData) -> Output | None:
+        user = data.user(user_id)
+        if user is None:
+            return None
+        pages = page_count(user.post_seq)
+        if not 1 <= number <= pages:
+            return None
+        first, last = page_range(number)
+        posts = data.posts_by_seq(user.id, first, last)
+        return self._render(
+            urls.user_archive(user.username, number),
+            "user_archive.html",
+            user=user,
+            number=number,
+            posts=[(post, user) for post in posts],
+            # The newest page links back to the index; it is not re-rendered
+            # when a later page starts, so that link stays valid for ever.
+            newer=urls.user_archive(user.username, number + 1)
+            if number < pages
+            else urls.user_page(user.username),
+            older=urls.user_archive(user.username, number - 1) if number > 1 else None,
+        )
+
+    def _explore_index(self, data: SiteData) -> Output:
+        pages = page_count(data.explore_seq())
+        posts = self._with_authors(data.newest_posts(POSTS_PER_PAGE), data)
+        older = urls.explore_archive(pages - 1) if pages > 1 else None
+        return self._render(
+            urls.EXPLORE, "explore.html", posts=posts, number=None, newer=None, older=older
+        )
+
+    def _explore_archive(self, number: int, data: SiteData) -> Output | None:
+        pages = page_count(data.explore_seq())
+        if not 1 <= number <= pages:
+            return None
+        posts = self._with_authors(data.explore_by_seq(*page_range(number)), data)
+        return self._render(
+            urls.explore_archive(number),
+            "explore.html",
+            posts=posts,
+            number=number,
+            newer=urls.explore_archive(number + 1) if number < pages else urls.EXPLORE,
+            older=urls.explore_archive(number - 1) if number > 1 else None,
+        )
+
+    def _permalink(self, post_id: str, data: SiteData) -> Output:
+        url = urls.post_page(post_id)
+        post = data.post(post_id)
+        author = data.user(post.author_id) if post else None
+        if post is None or author is None:
+            return Output(url, None)
+        return self._render(url, "post.html", post=post, author=author)
+
+    def _feed(
+        self, url: str, title: str, page: str, posts: list, fallback_updated: datetime
+    ) -> Output:
+        updated = posts[0][0].timestamp if posts else fallback_updated
+        return self._render(url, "feed.xml", title=title, page=page, posts=posts, updated=updated)
+
+    def _sitemap_posts(self, chunk: int, data: SiteData) -> Output:
+        first = chunk * SITEMAP_CHUNK + 1
+        posts = self._with_authors(data.explore_by_seq(first, first + SITEMAP_CHUNK - 1), data)
+        entries: dict[str, object] = {}
+        for post, author in reversed(posts):  # oldest first reads naturally
+            entries[urls.post_page(post.id)] = post.timestamp
+            entries.setdefault(urls.user_page(author.username), None)
+        return self._render(urls.sitemap_posts(chunk), "sitemap.xml", entries=list(entries.items()))

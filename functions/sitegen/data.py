@@ -1,0 +1,157 @@
+"""What the pages are rendered from: the store itself, or a snapshot of it.
+
+An incremental rebuild renders a handful of pages and asks the store
+(`StoreData`). A full build renders every page, so it reads the whole corpus
+once into memory (`Snapshot`) and renders from there — in several processes,
+without a query per page. Both answer the same questions, so the renderer
+cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from ..domain import Post, User
+from ..store import MAX_LIMIT, Store
+
+
+class SiteData(Protocol):
+    def user(self, user_id: str) -> User | None: ...
+
+    def users(self, user_ids: Iterable[str]) -> dict[str, User]: ...
+
+    def all_users(self) -> Iterator[User]: ...
+
+    def post(self, post_id: str) -> Post | None: ...
+
+    def all_posts(self) -> Iterator[Post]: ...
+
+    def newest_posts_by(self, user_id: str, count: int) -> list[Post]: ...
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        """Newest first, like everything here."""
+        ...
+
+    def newest_posts(self, count: int) -> list[Post]: ...
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]: ...
+
+    def explore_seq(self) -> int: ...
+
+
+def _walk(fetch) -> Iterator:
+    cursor = None
+    while True:
+        page = fetch(cursor=cursor, limit=MAX_LIMIT)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _in_slices(fetch, first: int, last: int) -> list[Post]:
+    """Ask for a long range of numbers MAX_LIMIT at a time, newest first."""
+    posts: list[Post] = []
+    top = last
+    while top >= first:
+        bottom = max(first, top - MAX_LIMIT + 1)
+        posts.extend(fetch(bottom, top))
+        top = bottom - 1
+    return posts
+
+
+class StoreData:
+    """Straight from the store: for rebuilding a few pages."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def user(self, user_id: str) -> User | None:
+        return self.store.get_user(user_id)
+
+    def users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        return self.store.get_users(user_ids)
+
+    def all_users(self) -> Iterator[User]:
+        return _walk(self.store.list_users)
+
+    def post(self, post_id: str) -> Post | None:
+        return self.store.get_post(post_id)
+
+    def all_posts(self) -> Iterator[Post]:
+        return _walk(self.store.explore)
+
+    def newest_posts_by(self, user_id: str, count: int) -> list[Post]:
+        return self.store.posts_by(user_id, limit=count).items
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        return _in_slices(lambda a, b: self.store.posts_by_seq(user_id, a, b), first, last)
+
+    def newest_posts(self, count: int) -> list[Post]:
+        return self.store.explore(limit=count).items
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        return _in_slices(self.store.explore_by_seq, first, last)
+
+    def explore_seq(self) -> int:
+        return self.store.explore_seq()
+
+
+class Snapshot:
+    """The whole corpus in memory, read once: for the full build."""
+
+    def __init__(self, users: Iterable[User], posts: Iterable[Post], explore_seq: int):
+        self._users = {user.id: user for user in users}
+        self._posts = sorted(posts, key=lambda p: p.explore_seq)  # oldest first
+        self._explore_seqs = [post.explore_seq for post in self._posts]
+        self._by_id = {post.id: post for post in self._posts}
+        self._by_author: dict[str, list[Post]] = defaultdict(list)
+        for post in self._posts:
+            self._by_author[post.author_id].append(post)
+        for posts in self._by_author.values():
+            posts.sort(key=lambda p: p.seq)
+        self._author_seqs = {a: [p.seq for p in posts] for a, posts in self._by_author.items()}
+        self._explore_seq = explore_seq
+
+    @classmethod
+    def load(cls, store: Store) -> Snapshot:
+        # The counter first: a post written during the load may then be
+        # missing from the snapshot, but never numbered past its pages.
+        last = store.explore_seq()
+        data = StoreData(store)
+        return cls(data.all_users(), data.all_posts(), last)
+
+    def user(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    def users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        return {uid: self._users[uid] for uid in user_ids if uid in self._users}
+
+    def all_users(self) -> Iterator[User]:
+        return iter(self._users.values())
+
+    def post(self, post_id: str) -> Post | None:
+        return self._by_id.get(post_id)
+
+    def all_posts(self) -> Iterator[Post]:
+        return iter(self._posts)
+
+    def newest_posts_by(self, user_id: str, count: int) -> list[Post]:
+        return self._by_author.get(user_id, [])[-count:][::-1]
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        posts, seqs = self._by_author.get(user_id, []), self._author_seqs.get(user_id, [])
+        return posts[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)][::-1]
+
+    def newest_posts(self, count: int) -> list[Post]:
+        return self._posts[-count:][::-1]
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        seqs = self._explore_seqs
+        return self._posts[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)][::-1]
+
+    def explore_seq(self) -> int:
+        return self._explore_seq
