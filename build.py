@@ -3,14 +3,19 @@
 
     python build.py [build]                 full build of the static site into site/
     python build.py serve [--host --port]   build, then serve site/ and /api on one origin
+    python build.py seed --users N --posts M   deterministic demo data, through the store
+    python build.py publish [--bucket B] [--distribution D]   full build straight to S3
 
 Settings come from the environment (see README): STORE, TABLE_NAME,
-AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR, SITE_DIR, SECRET_KEY.
+AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR, SITE_DIR, SITE_URL, SECRET_KEY, SITE_BUCKET,
+DISTRIBUTION_ID.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 
 from functions.config import Settings
@@ -26,6 +31,43 @@ def build(args: argparse.Namespace) -> int:
         progress=True
     )
     print(f"Built {settings.site_dir}: {stats.summary()}")
+    return 0
+
+
+def seed(args: argparse.Namespace) -> int:
+    from functions.config import open_store
+    from functions.seed import seed as seed_store
+
+    settings = Settings()
+    store = open_store(settings, create=True)
+    stats = seed_store(store, args.users, args.posts, seed=args.seed)
+    print(
+        f"Seeded {stats.users} users, {stats.posts} posts, {stats.follows} follows"
+        f" in {stats.seconds:.1f}s; now run `python build.py` to build the site."
+    )
+    return 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    from functions.config import make_renderer, open_store
+    from functions.sitegen.builder import SiteBuilder
+    from functions.sitegen.s3 import S3Publisher
+
+    bucket = args.bucket or os.environ.get("SITE_BUCKET")
+    if not bucket:
+        print("publish: give --bucket or set SITE_BUCKET", file=sys.stderr)
+        return 2
+    make_publisher = functools.partial(
+        S3Publisher,
+        bucket,
+        prefix=os.environ.get("SITE_PREFIX", ""),
+        distribution_id=args.distribution or os.environ.get("DISTRIBUTION_ID") or None,
+    )
+    settings = Settings()
+    store = open_store(settings)
+    builder = SiteBuilder(store, make_renderer(settings), make_publisher, args.workers)
+    stats = builder.build_all(progress=True)
+    print(f"Published to s3://{bucket}: {stats.summary()}")
     return 0
 
 
@@ -53,6 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve_cmd.set_defaults(run=serve)
+
+    seed_cmd = commands.add_parser("seed", help="write deterministic demo data into the store")
+    seed_cmd.add_argument("--users", type=int, default=200, help="users to create (200)")
+    seed_cmd.add_argument("--posts", type=int, default=5000, help="posts to create (5000)")
+    seed_cmd.add_argument("--seed", type=int, default=1, help="random seed: same seed, same data")
+    seed_cmd.set_defaults(run=seed)
+
+    publish_cmd = commands.add_parser("publish", help="full build straight to S3 (and CloudFront)")
+    publish_cmd.add_argument("--bucket", help="the site's S3 bucket (SITE_BUCKET)")
+    publish_cmd.add_argument(
+        "--distribution", help="CloudFront distribution id to invalidate (DISTRIBUTION_ID)"
+    )
+    publish_cmd.add_argument("--workers", type=int, help="processes to render with (all cores)")
+    publish_cmd.set_defaults(run=publish)
 
     args = parser.parse_args(argv)
     return args.run(args) if args.command else build(args)

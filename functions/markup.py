@@ -7,6 +7,8 @@ quotes, code): a post is a short message, not a page. Links get
 
 from __future__ import annotations
 
+import threading
+
 import markdown
 import nh3
 from langdetect import DetectorFactory, LangDetectException, detect
@@ -34,9 +36,20 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 UNKNOWN_LANGUAGE = ""
 
 
+_local = threading.local()
+
+
+def _markdown() -> markdown.Markdown:
+    """One parser per thread: building one costs as much as converting a post."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    return md
+
+
 def render_markdown(body: str) -> str:
     """Safe HTML for a post body written in Markdown."""
-    html = markdown.markdown(body, extensions=["sane_lists"], output_format="html")
+    html = _markdown().reset().convert(body)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
