@@ -127,9 +127,10 @@ class SiteBuilder:
         with self._lock:
             data = Snapshot.load(self.store)
             pages = list(all_pages(data, self.renderer.documents))
+            before = self.publisher.existing()  # (cheap before an empty site fills up)
             stats = publish_outputs(self.renderer.asset_outputs(), self.publisher)
             stats.add(self._render_all(pages, data, progress))
-            for path in sorted(self.publisher.existing() - set(stats.published) - KEEP):
+            for path in sorted(before - set(stats.published) - KEEP):
                 if path.startswith(KEEP_PREFIX):
                     continue
                 if self.publisher.remove(path):

@@ -4,7 +4,7 @@ an S3 bucket behind CloudFront (`s3.S3Publisher`)."""
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -22,8 +22,13 @@ class Publisher(Protocol):
         ...
 
     def existing(self) -> set[str]:
-        """Every path published now (the full build removes what it did not make)."""
-        ...
+        root = str(self.root)
+        found = set()
+        for folder, _dirs, files in os.walk(root):
+            # plain strings: one Path per folder costs seconds on a big site
+            prefix = folder[len(root) + 1 :] + "/" if folder != root else ""
+            found.update(prefix + name for name in files)
+        return found
 
     def flush(self, changed: Iterable[str]) -> None:
         """Called once after a build with every path written or removed."""
@@ -56,14 +61,15 @@ class LocalPublisher:
         except (FileNotFoundError, IsADirectoryError):
             pass
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        # Unique per process and thread, so concurrent writers never share it.
+        tmp = target.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}"
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             with os.fdopen(fd, "wb") as f:
                 f.write(body)
-            os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return True
 
