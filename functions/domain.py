@@ -32,6 +32,10 @@ class DomainError(Exception):
         self.field = field
 
 
+class BadRequest(DomainError):
+    """A request that makes no sense (following oneself, ...)."""
+
+
 class ValidationError(DomainError):
     """Input that breaks a rule of the domain (length, format, ...)."""
 

@@ -12,17 +12,26 @@ from dataclasses import dataclass, field
 
 from . import auth
 from .domain import (
+    BadRequest,
     Event,
+    Followed,
+    Forbidden,
     NotFound,
     Post,
     PostCreated,
+    PostDeleted,
+    Unfollowed,
     User,
     UserCreated,
+    UserUpdated,
     ValidationError,
     new_id,
+    normalize_email,
     utcnow,
+    validate_about_me,
     validate_body,
     validate_password,
+    validate_username,
 )
 from .markup import detect_language, render_markdown
 from .store import Store
@@ -111,3 +120,57 @@ class Microblog:
         if post is None:
             raise NotFound("Post not found.")
         return post
+
+    def delete_post(self, user: User, post_id: str) -> None:
+        """Delete one's own post; its pages are re-rendered without it."""
+        post = self.require_post(post_id)
+        if post.author_id != user.id:
+            raise Forbidden("You can only delete your own posts.")
+        if self.store.delete_post(post.id) is not None:
+            self._emit(PostDeleted(post, self.require_user(user.id)))
+
+    # ------------------------------------------------------------ profile
+
+    def update_profile(
+        self,
+        user: User,
+        username: str | None = None,
+        email: str | None = None,
+        about_me: str | None = None,
+    ) -> User:
+        """Change what the user may change about themselves (the tutorial's
+        Edit Profile, plus e-mail as its API allows)."""
+        previous = self.require_user(user.id)
+        changes = {}
+        if username is not None:
+            changes["username"] = validate_username(username)
+        if email is not None:
+            changes["email"] = normalize_email(email)
+        if about_me is not None:
+            changes["about_me"] = validate_about_me(about_me)
+        if not changes:
+            return previous
+        updated = self.store.update_user(previous.replace(**changes))
+        if updated != previous:
+            self._emit(UserUpdated(updated, previous))
+        return updated
+
+    # ------------------------------------------------------------ follows
+
+    def follow(self, user: User, target_id: str) -> User:
+        """Follow `target_id` (idempotent); returns the followed user."""
+        if target_id == user.id:
+            raise BadRequest("You cannot follow yourself!")
+        target = self.require_user(target_id)
+        if self.store.follow(user.id, target.id):
+            self._emit(Followed(self.require_user(user.id), self.require_user(target.id)))
+        return target
+
+    def unfollow(self, user: User, target_id: str) -> User:
+        """Stop following `target_id` (idempotent); returns that user."""
+        if target_id == user.id:
+            raise BadRequest("You cannot unfollow yourself!")
+        target = self.require_user(target_id)
+        if self.store.unfollow(user.id, target.id):
+            self._emit(Unfollowed(self.require_user(user.id), self.require_user(target.id)))
+        return target

@@ -8,7 +8,7 @@ from .. import urls
 from ..services import Microblog
 from ..sitegen.render import Renderer
 from . import errors
-from .routers import posts, session, users
+from .routers import feeds, follows, posts, session, users
 
 
 def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
@@ -24,6 +24,6 @@ def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
     app.state.microblog = microblog
     app.state.renderer = renderer
     errors.install(app)
-    for router in (session.router, users.router, posts.router):
+    for router in (session.router, users.router, follows.router, posts.router, feeds.router):
         app.include_router(router, prefix=urls.API)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
@@ -62,3 +62,9 @@ Render = Annotated[Renderer, Depends(get_renderer)]
 
 
 CurrentUserOrNone = Annotated[User | None, Depends(current_user_or_none)]
+
+
+PerPage = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100).")]
+Cursor = Annotated[
+    str | None, Query(description="Where to continue: `_meta.next_cursor` of the previous page.")
+]

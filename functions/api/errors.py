@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ..auth import InvalidToken
-from ..domain import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from ..domain import BadRequest, Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..store import InvalidCursor
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ def error_response(
 
 
 DOMAIN_STATUS = {
+    BadRequest: 400,
     ValidationError: 422,
     Conflict: 409,
     NotFound: 404,

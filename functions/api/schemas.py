@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import urls
@@ -102,4 +104,67 @@ def post_out(post: Post, author: User, html: str) -> dict:
         "timestamp": format_time(post.timestamp),
         "author": {"id": author.id, "username": author.username, "avatar": author.avatar(48)},
         "html": html,
+    }
+
+
+# ------------------------------------------------------------ collections
+
+
+class UpdateUser(Strict):
+    username: str | None = None
+    email: str | None = None
+    about_me: str | None = None
+
+
+class Meta(BaseModel):
+    per_page: int
+    next_cursor: str | None
+    total_items: int | None = Field(None, description="When it is known cheaply.")
+
+
+class CollectionLinks(BaseModel):
+    self: str
+    next: str | None = Field(description="The next page; null on the last one.")
+    prev: str | None = Field(
+        description="Cursors go one way: the first page, when this is not it; else null."
+    )
+
+
+class UserCollection(BaseModel):
+    items: list[UserOut]
+    meta: Meta = Field(alias="_meta")
+    links: CollectionLinks = Field(alias="_links")
+
+
+class PostCollection(BaseModel):
+    items: list[PostOut]
+    meta: Meta = Field(alias="_meta")
+    links: CollectionLinks = Field(alias="_links")
+
+
+def collection(
+    items: list[dict],
+    next_cursor: str | None,
+    path: str,
+    per_page: int,
+    cursor: str | None,
+    total_items: int | None = None,
+) -> dict:
+    """The tutorial's `to_collection_dict`, with cursors instead of page numbers."""
+
+    def link(at: str | None) -> str:
+        query = {"per_page": per_page} | ({"cursor": at} if at else {})
+        return f"{path}?{urlencode(query)}"
+
+    meta = {"per_page": per_page, "next_cursor": next_cursor}
+    if total_items is not None:
+        meta["total_items"] = total_items
+    return {
+        "items": items,
+        "_meta": meta,
+        "_links": {
+            "self": link(cursor),
+            "next": link(next_cursor) if next_cursor else None,
+            "prev": link(None) if cursor else None,
+        },
     }

@@ -26,3 +26,11 @@ def get_post(post_id: str, app: App, render: Render):
     post = app.require_post(post_id)
     author = app.require_user(post.author_id)
     return post_out(post, author, render.post_html(post, author))
+
+
+@router.delete("/posts/{post_id}", status_code=204)
+def delete_post(post_id: str, app: App, user: CurrentUser) -> Response:
+    """Delete one's own post; its permalink disappears and the pages that
+    listed it are re-rendered."""
+    app.delete_post(user, post_id)
+    return Response(status_code=204)

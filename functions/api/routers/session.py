@@ -20,7 +20,7 @@ REMEMBER_ME = timedelta(days=30)
 BROWSER_SESSION = timedelta(hours=24)
 
 
-@router.post("/session", response_model=UserOut, response_model_exclude_none=True)
+@router.post("/session", response_model=UserOut, response_model_exclude_unset=True)
 def log_in(login: Login, request: Request, response: Response, app: App):
     """Sign in with username and password; sets the HttpOnly session cookie."""
     user = app.authenticate(login.username, login.password)
@@ -48,7 +48,7 @@ def log_out(request: Request, response: Response, app: App, user: CurrentUser):
     return None
 
 
-@router.get("/me", response_model=UserOut, response_model_exclude_none=True)
+@router.get("/me", response_model=UserOut, response_model_exclude_unset=True)
 def me(user: CurrentUser):
     """The logged-in user (with e-mail), or 401."""
     return user_out(user, include_email=True)

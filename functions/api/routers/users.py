@@ -1,18 +1,19 @@
-"""Users: register and read (the tutorial's `api/users.py`)."""
+"""Users: register, read, list, followers and followed, edit (the tutorial's `api/users.py`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from ... import urls
-from ..deps import App, CurrentUserOrNone
+from ...domain import Forbidden
+from ..deps import App, CurrentUser, CurrentUserOrNone, Cursor, PerPage
 from ..errors import ERROR_RESPONSES
-from ..schemas import NewUser, UserOut, user_out
+from ..schemas import NewUser, UpdateUser, UserCollection, UserOut, collection, user_out
 
 router = APIRouter(tags=["users"], responses=ERROR_RESPONSES)
 
 
-@router.post("/users", status_code=201, response_model=UserOut, response_model_exclude_none=True)
+@router.post("/users", status_code=201, response_model=UserOut, response_model_exclude_unset=True)
 def register(new: NewUser, response: Response, app: App):
     """Register a new user; answers with the user and its `Location`."""
     user = app.register(new.username, new.email, new.password)
@@ -20,8 +21,56 @@ def register(new: NewUser, response: Response, app: App):
     return user_out(user, include_email=True)
 
 
-@router.get("/users/{user_id}", response_model=UserOut, response_model_exclude_none=True)
+@router.get("/users/{user_id}", response_model=UserOut, response_model_exclude_unset=True)
 def get_user(user_id: str, app: App, me: CurrentUserOrNone):
     """One user; `email` only when it is oneself."""
     user = app.require_user(user_id)
     return user_out(user, include_email=me is not None and me.id == user.id)
+
+
+def _users(page, path: str, per_page: int, cursor: str | None, me, total=None) -> dict:
+    items = [user_out(u, include_email=me is not None and me.id == u.id) for u in page.items]
+    return collection(items, page.next_cursor, path, per_page, cursor, total)
+
+
+@router.get("/users", response_model=UserCollection, response_model_exclude_unset=True)
+def list_users(app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None):
+    """Every user, newest first; follow `_links.next` until it is null."""
+    page = app.store.list_users(cursor=cursor, limit=per_page)
+    return _users(page, urls.API + "/users", per_page, cursor, me)
+
+
+@router.get(
+    "/users/{user_id}/followers", response_model=UserCollection, response_model_exclude_unset=True
+)
+def followers(
+    user_id: str, app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None
+):
+    """Who follows this user, most recent first."""
+    user = app.require_user(user_id)
+    page = app.store.followers(user.id, cursor=cursor, limit=per_page)
+    path = urls.api_user(user.id) + "/followers"
+    return _users(page, path, per_page, cursor, me, user.follower_count)
+
+
+@router.get(
+    "/users/{user_id}/followed", response_model=UserCollection, response_model_exclude_unset=True
+)
+def followed(
+    user_id: str, app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None
+):
+    """Whom this user follows, most recent first."""
+    user = app.require_user(user_id)
+    page = app.store.followed(user.id, cursor=cursor, limit=per_page)
+    path = urls.api_user(user.id) + "/followed"
+    return _users(page, path, per_page, cursor, me, user.followed_count)
+
+
+@router.put("/users/{user_id}", response_model=UserOut, response_model_exclude_unset=True)
+def update_user(user_id: str, changes: UpdateUser, app: App, me: CurrentUser):
+    """Edit one's own profile: username, email, about_me (each optional).
+    A new username moves the static pages and leaves redirects behind."""
+    if user_id != me.id:
+        raise Forbidden("You can only edit your own profile.")
+    user = app.update_profile(me, changes.username, changes.email, changes.about_me)
+    return user_out(user, include_email=True)

@@ -1,0 +1,41 @@
+"""The home feed and explore, as API collections (the browser's Home page uses the feed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ... import urls
+from ...domain import Post
+from ...sitegen.render import Renderer
+from ...store import Page
+from ..deps import App, CurrentUser, Cursor, PerPage, Render
+from ..errors import ERROR_RESPONSES
+from ..schemas import PostCollection, collection, post_out
+
+router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
+
+
+def posts_collection(
+    page: Page[Post], app, render: Renderer, path: str, per_page: int, cursor: str | None
+) -> dict:
+    authors = app.store.get_users({post.author_id for post in page.items})
+    items = [
+        post_out(post, authors[post.author_id], render.post_html(post, authors[post.author_id]))
+        for post in page.items
+        if post.author_id in authors
+    ]
+    return collection(items, page.next_cursor, path, per_page, cursor)
+
+
+@router.get("/feed", response_model=PostCollection, response_model_exclude_unset=True)
+def feed(app: App, me: CurrentUser, render: Render, per_page: PerPage = 25, cursor: Cursor = None):
+    """Posts of the users one follows, and one's own, newest first."""
+    page = app.store.home_feed(me.id, cursor=cursor, limit=per_page)
+    return posts_collection(page, app, render, urls.API + "/feed", per_page, cursor)
+
+
+@router.get("/explore", response_model=PostCollection, response_model_exclude_unset=True)
+def explore(app: App, render: Render, per_page: PerPage = 25, cursor: Cursor = None):
+    """Everyone's posts, newest first."""
+    page = app.store.explore(cursor=cursor, limit=per_page)
+    return posts_collection(page, app, render, urls.API + "/explore", per_page, cursor)
