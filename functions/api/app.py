@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import urls
 from ..services import Microblog
 from ..sitegen.render import Renderer
 from . import errors
-from .routers import feeds, follows, posts, session, users
+from .csrf import check_origin
+from .routers import feeds, follows, posts, session, tokens, users
 
 
 def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
@@ -20,10 +21,12 @@ def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
         openapi_url=f"{urls.API}/openapi.json",
         docs_url=f"{urls.API}/docs",
         redoc_url=None,
+        dependencies=[Depends(check_origin)],
     )
     app.state.microblog = microblog
     app.state.renderer = renderer
     errors.install(app)
-    for router in (session.router, users.router, follows.router, posts.router, feeds.router):
+    routers = (session, tokens, users, follows, posts, feeds)
+    for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)
     return app

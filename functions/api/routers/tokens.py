@@ -1,0 +1,41 @@
+"""API tokens for programs (the tutorial's `api/tokens.py`): HTTP Basic in, Bearer out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from ... import auth
+from ..deps import App, CurrentUser
+from ..errors import ERROR_RESPONSES
+
+router = APIRouter(tags=["tokens"], responses=ERROR_RESPONSES)
+basic = HTTPBasic(auto_error=False, description="Username and password.")
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+@router.post("/tokens", response_model=TokenOut)
+def get_token(
+    app: App, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
+) -> dict:
+    """Exchange username and password (HTTP Basic) for a Bearer token (1 hour)."""
+    user = app.authenticate(credentials.username, credentials.password) if credentials else None
+    if user is None:
+        raise HTTPException(
+            401, "Invalid username or password", headers={"WWW-Authenticate": "Basic"}
+        )
+    return {"token": app.tokens.issue(user, auth.API)}
+
+
+@router.delete("/tokens", status_code=204)
+def revoke_token(app: App, user: CurrentUser) -> Response:
+    """Revoke the caller's tokens (every token and session of this user)."""
+    app.revoke_tokens(user)
+    return Response(status_code=204)
