@@ -44,6 +44,14 @@ class Conflict(DomainError):
     """A uniqueness rule would be broken (username or e-mail taken)."""
 
 
+class TooManyAttempts(DomainError):
+    """Login throttled: too many failures for this account or address."""
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many failed login attempts; try again later.")
+        self.retry_after = retry_after
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist."""
 
@@ -204,6 +212,15 @@ class Post:
 
     def replace(self, **changes) -> Post:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Failed logins counted for one key (an account or an address) in the
+    current fixed window, and when that window ends."""
+
+    count: int = 0
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ stream carries the same facts to the render function.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from . import auth
 from .domain import (
@@ -20,6 +23,7 @@ from .domain import (
     Post,
     PostCreated,
     PostDeleted,
+    TooManyAttempts,
     Unfollowed,
     User,
     UserCreated,
@@ -27,6 +31,7 @@ from .domain import (
     ValidationError,
     new_id,
     normalize_email,
+    username_key,
     utcnow,
     validate_about_me,
     validate_body,
@@ -51,6 +56,14 @@ def new_post(author_id: str, body: str, language: str | None = None, at=None) ->
     return Post(new_id(at), author_id, body, html, language, at)
 
 
+log = logging.getLogger(__name__)
+
+LOGIN_WINDOW = timedelta(minutes=15)
+ACCOUNT_FAILURES = 5  # failed logins per account per window
+ADDRESS_FAILURES = 20  # failed logins per client address per window
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
 @dataclass
 class Microblog:
     store: Store
@@ -70,6 +83,41 @@ class Microblog:
         user = self.require_user(user.id)
         self._emit(UserCreated(user))
         return user
+
+    def log_in(self, username: str, password: str, address: str) -> User | None:
+        """`authenticate`, throttled per account and per client address; the
+        counts live in the store, so they hold across processes. A wrong
+        password and an unknown user count (and answer) the same."""
+        now = utcnow()
+        keys = {
+            f"user:{username_key(username or '')}": ACCOUNT_FAILURES,
+            f"ip:{address}": ADDRESS_FAILURES,
+        }
+        for key, limit in keys.items():
+            throttle = self.store.login_throttle(key, now)
+            if throttle.count >= limit:
+                raise TooManyAttempts(math.ceil((throttle.until - now).total_seconds()))
+        user = self.authenticate(username, password)
+        if user is None:
+            for key in keys:
+                self.store.record_login_failure(key, LOGIN_WINDOW, now)
+            return None
+        self.store.clear_login_failures(next(iter(keys)))
+        return user
+
+    def touch(self, user: User) -> User:
+        """Record that the user was seen, at most once a minute (not a write
+        per request). Never fails the request it is called from."""
+        now = utcnow()
+        if now - user.last_seen < LAST_SEEN_EVERY:
+            return user
+        try:
+            updated = self.store.update_user(user.replace(last_seen=now))
+            self._emit(UserUpdated(updated, user))
+        except Exception:
+            log.exception("could not record last_seen for %s", user.id)
+            return user
+        return updated
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user, when the password is right; None otherwise (same cost either way)."""

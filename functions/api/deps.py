@@ -35,14 +35,19 @@ def current_user_or_none(
     A token that is present but bad is an error (401), not an anonymous call.
     """
     if credentials is not None:
-        return app.user_for_token(credentials.credentials, auth.API)
+        return app.touch(app.user_for_token(credentials.credentials, auth.API))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         try:
-            return app.user_for_token(cookie, auth.SESSION)
+            return app.touch(app.user_for_token(cookie, auth.SESSION))
         except auth.InvalidToken:
             return None  # a stale cookie: the visitor is simply logged out
     return None
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: on Lambda, Mangum gives API Gateway's sourceIp."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_user(user: Annotated[User | None, Depends(current_user_or_none)]) -> User:

@@ -16,7 +16,15 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ..auth import InvalidToken
-from ..domain import BadRequest, Conflict, DomainError, Forbidden, NotFound, ValidationError
+from ..domain import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooManyAttempts,
+    ValidationError,
+)
 from ..store import InvalidCursor
 
 log = logging.getLogger(__name__)
@@ -50,7 +58,7 @@ DOMAIN_STATUS = {
 # What documents the errors in the OpenAPI schema.
 ERROR_RESPONSES = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 422, 500)
+    for status in (400, 401, 403, 404, 409, 422, 429, 500)
 }
 
 
@@ -60,6 +68,10 @@ def _field_name(loc: tuple) -> str:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(TooManyAttempts)
+    async def too_many(request: Request, exc: TooManyAttempts):
+        return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         fields = {exc.field: exc.message} if exc.field else None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
-from ..domain import Counts, Post, User
+from ..domain import Counts, Post, Throttle, User
 
 T = TypeVar("T")
 
@@ -145,6 +146,19 @@ class Store(Protocol):
         ...
 
     def counts(self, user_id: str) -> Counts: ...
+
+    # login throttling (kept here so it holds across Lambda instances)
+    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
+        """Count one failed login for `key`. The window is fixed: it starts
+        with the first failure and lasts `window`; a failure after it ends
+        starts a new one. Concurrent failures all count."""
+        ...
+
+    def login_throttle(self, key: str, now: datetime) -> Throttle:
+        """The failures of `key` in its current window; Throttle() when none."""
+        ...
+
+    def clear_login_failures(self, key: str) -> None: ...
 
     def close(self) -> None: ...
 

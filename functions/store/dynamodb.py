@@ -100,11 +100,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import os
 import random
 import re
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -117,6 +119,7 @@ from ..domain import (
     Counts,
     NotFound,
     Post,
+    Throttle,
     User,
     email_key,
     format_time,
@@ -154,6 +157,8 @@ USERS_PK = "USERS"  # GSI2 partition of every user
 EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
 EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
 COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
+THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
+THROTTLE_SK = "THROTTLE"
 EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
 VALUE = "value"
 EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
@@ -169,6 +174,7 @@ class ItemType:
     TIMELINE = "timeline"
     EXPLORE_BUCKET = "explore_bucket"
     COUNTER = "counter"
+    THROTTLE = "throttle"
 
 
 def _key(name: str, kind: str = "S") -> dict[str, str]:
@@ -1000,6 +1006,63 @@ class DynamoStore:
         if user is None:
             raise NotFound("User not found.")
         return Counts(user.post_count, user.follower_count, user.followed_count)
+
+    # ------------------------------------------------------------ login throttling
+    # One item per key: `count` failures until `until` (ISO time, so it compares
+    # as text), and `expires_at` for TTL to sweep it later. TTL deletion is
+    # lazy, so the window's end is always checked on read.
+
+    @staticmethod
+    def _throttle_key(key: str) -> dict[str, str]:
+        return {PK: THROTTLE_PK + key, SK: THROTTLE_SK}
+
+    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
+        errors = self.client.exceptions
+        names = {"#c": "count", "#u": "until"}
+        for attempt in range(MAX_ATTEMPTS):
+            try:  # a failure inside the current window
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=_dump(self._throttle_key(key)),
+                    UpdateExpression="ADD #c :one",
+                    ConditionExpression=f"{ITEM_EXISTS} AND #u > :now",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=_dump({":one": 1, ":now": format_time(now)}),
+                    ReturnValues="ALL_NEW",
+                )
+                item = _load(response["Attributes"])
+                return Throttle(int(item["count"]), parse_time(item["until"]))
+            except errors.ConditionalCheckFailedException:
+                pass
+            until = now + window
+            item = {
+                **self._throttle_key(key),
+                TYPE: ItemType.THROTTLE,
+                "count": 1,
+                "until": format_time(until),
+                TTL_ATTRIBUTE: math.ceil(until.timestamp()),
+            }
+            try:  # the first failure of a new window (unless another writer won)
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=_dump(item),
+                    ConditionExpression=f"{ITEM_IS_NEW} OR #u <= :now",
+                    ExpressionAttributeNames={"#u": "until"},
+                    ExpressionAttributeValues=_dump({":now": format_time(now)}),
+                )
+                return Throttle(1, until)
+            except errors.ConditionalCheckFailedException:
+                _backoff(attempt)
+        raise AssertionError("unreachable: the window kept changing")
+
+    def login_throttle(self, key: str, now: datetime) -> Throttle:
+        item = self._get(self._throttle_key(key))
+        if item is None or parse_time(item["until"]) <= now:
+            return Throttle()
+        return Throttle(int(item["count"]), parse_time(item["until"]))
+
+    def clear_login_failures(self, key: str) -> None:
+        self.client.delete_item(TableName=self.table_name, Key=_dump(self._throttle_key(key)))
 
 
 def _edge_deltas(follower_id: str, followed_id: str, delta: int) -> dict[str, dict[str, int]]:

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..domain import (
@@ -20,6 +21,7 @@ from ..domain import (
     Counts,
     NotFound,
     Post,
+    Throttle,
     User,
     email_key,
     format_time,
@@ -55,6 +57,11 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS posts_by_author_seq ON posts (author_id, seq);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key   TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    until TEXT NOT NULL  -- the end of the current window
+);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -414,3 +421,31 @@ class SQLiteStore:
         if user is None:
             raise NotFound("User not found.")
         return Counts(user.post_count, user.follower_count, user.followed_count)
+
+    # ------------------------------------------------------------ login throttling
+
+    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT count, until FROM login_failures WHERE key = ?", (key,)
+            ).fetchone()
+            if row and parse_time(row["until"]) > now:
+                throttle = Throttle(row["count"] + 1, parse_time(row["until"]))
+            else:
+                throttle = Throttle(1, now + window)
+            db.execute(
+                "INSERT OR REPLACE INTO login_failures (key, count, until) VALUES (?, ?, ?)",
+                (key, throttle.count, format_time(throttle.until)),
+            )
+        return throttle
+
+    def login_throttle(self, key: str, now: datetime) -> Throttle:
+        row = self._db().execute("SELECT count, until FROM login_failures WHERE key = ?", (key,))
+        row = row.fetchone()
+        if row is None or parse_time(row["until"]) <= now:
+            return Throttle()
+        return Throttle(row["count"], parse_time(row["until"]))
+
+    def clear_login_failures(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM login_failures WHERE key = ?", (key,))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 
 from ... import auth
-from ..deps import SESSION_COOKIE, App, CurrentUser
+from ..deps import SESSION_COOKIE, App, CurrentUser, client_address
 from ..errors import ERROR_RESPONSES
 from ..schemas import Login, UserOut, user_out
 
@@ -23,7 +23,7 @@ BROWSER_SESSION = timedelta(hours=24)
 @router.post("/session", response_model=UserOut, response_model_exclude_unset=True)
 def log_in(login: Login, request: Request, response: Response, app: App):
     """Sign in with username and password; sets the HttpOnly session cookie."""
-    user = app.authenticate(login.username, login.password)
+    user = app.log_in(login.username, login.password, client_address(request))
     if user is None:
         raise HTTPException(401, "Invalid username or password")
     lifetime = REMEMBER_ME if login.remember_me else BROWSER_SESSION

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ... import auth
-from ..deps import App, CurrentUser
+from ..deps import App, CurrentUser, client_address
 from ..errors import ERROR_RESPONSES
 
 router = APIRouter(tags=["tokens"], responses=ERROR_RESPONSES)
@@ -23,10 +23,12 @@ class TokenOut(BaseModel):
 
 @router.post("/tokens", response_model=TokenOut)
 def get_token(
-    app: App, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
+    request: Request, app: App, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
 ) -> dict:
     """Exchange username and password (HTTP Basic) for a Bearer token (1 hour)."""
-    user = app.authenticate(credentials.username, credentials.password) if credentials else None
+    user = None
+    if credentials:
+        user = app.log_in(credentials.username, credentials.password, client_address(request))
     if user is None:
         raise HTTPException(
             401, "Invalid username or password", headers={"WWW-Authenticate": "Basic"}
