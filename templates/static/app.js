@@ -1,0 +1,592 @@
+// Microblog's browser UI: one ES module, no build step, loaded on every page
+// (with a content-hashed name) by base.html.
+//
+// The pages are static HTML; this module makes them personal with same-origin
+// fetch() calls to /api: the navigation shows who is logged in, the app
+// shells (/, /login/, /register/, /reset-password/, /edit-profile/) get their
+// forms wired up, profile pages get a Follow/Unfollow button, every <time> is
+// shown in local time, and posts in another language get a "Translate" link.
+// Markup lives in the templates (<template> elements); this file only fills
+// it in. Without JavaScript every page still reads fine.
+
+const API = "/api";
+const FLASH_KEY = "microblog.flash";
+const FEED_TRAIL_KEY = "microblog.feed-trail";
+
+// ------------------------------------------------------------------ the API
+
+class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    super(body?.message || "Error: Could not contact server.");
+    this.status = status;
+    this.fields = body?.fields || null;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** One call to the API: the parsed JSON body, or null; an ApiError otherwise. */
+async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path.startsWith(API + "/") ? path : API + path, init);
+  } catch {
+    throw new ApiError(0, { message: "Could not contact server." });
+  }
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const fallback = { message: `Could not contact server (${response.status}).` };
+    throw new ApiError(response.status, data || fallback, response.headers.get("Retry-After"));
+  }
+  return data;
+}
+
+/** The logged-in user, or null; asked once per page. */
+const me = api("GET", "/me").catch(() => null);
+
+// ------------------------------------------------------------------ helpers
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** A copy of `<template id=...>`'s content. */
+function fromTemplate(id) {
+  return document.getElementById(id).content.cloneNode(true);
+}
+
+/** A same-site path from `?next=`, never another site. */
+function safeNext(value) {
+  return /^\/(?![/\\])/.test(value || "") ? value : "/";
+}
+
+function go(url, message) {
+  if (message) flashLater(message);
+  window.location.assign(url);
+}
+
+// ------------------------------------------------------------------ flash
+
+function flash(message, kind = "info") {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  const item = document.createElement("p");
+  item.className = `flash-message flash-${kind}`;
+  item.textContent = message;
+  box.append(item);
+}
+
+function clearFlash() {
+  const box = document.getElementById("flash");
+  if (box) box.replaceChildren();
+}
+
+/** A message for the next page (the tutorial's flash() before a redirect). */
+function flashLater(message, kind = "info") {
+  const pending = JSON.parse(sessionStorage.getItem(FLASH_KEY) || "[]");
+  pending.push({ message, kind });
+  sessionStorage.setItem(FLASH_KEY, JSON.stringify(pending));
+}
+
+function showPendingFlashes() {
+  const pending = JSON.parse(sessionStorage.getItem(FLASH_KEY) || "[]");
+  sessionStorage.removeItem(FLASH_KEY);
+  for (const { message, kind } of pending) flash(message, kind);
+}
+
+// ------------------------------------------------------------------ forms
+
+function clearErrors(form) {
+  for (const error of $$(".field-error", form)) error.remove();
+  for (const field of $$("[aria-invalid]", form)) {
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+  }
+}
+
+/** Messages next to their fields; focus goes to the first one. Returns the
+ * messages that have no field in this form. */
+function showErrors(form, errors) {
+  const orphans = [];
+  let first = null;
+  for (const [name, message] of Object.entries(errors)) {
+    const field = form.elements.namedItem(name);
+    if (!field || !field.id) {
+      orphans.push(message);
+      continue;
+    }
+    const error = document.createElement("span");
+    error.className = "field-error";
+    error.id = `${field.id}-error`;
+    error.textContent = message;
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", error.id);
+    field.after(error);
+    first ??= field;
+  }
+  first?.focus();
+  return orphans;
+}
+
+/** Wire a form: client-side checks, then `submit(values)`; API errors are
+ * shown next to their fields or as a flash message. */
+function handleForm(form, { validate = () => ({}), submit }) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    clearFlash(); // as the tutorial's flash messages: shown once, until the next action
+    const values = Object.fromEntries(new FormData(form));
+    for (const box of $$("input[type=checkbox]", form)) values[box.name] = box.checked;
+    const errors = validate(values);
+    if (Object.keys(errors).length) {
+      showErrors(form, errors);
+      return;
+    }
+    const button = $("button[type=submit]", form);
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await submit(values);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      const orphans = error.fields ? showErrors(form, error.fields) : [error.message];
+      for (const message of orphans) flash(message, "error");
+    } finally {
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
+/** The tutorial's WTForms checks and messages. */
+function required(values, ...names) {
+  const errors = {};
+  for (const name of names) {
+    if (!String(values[name] ?? "").trim()) errors[name] = "This field is required.";
+  }
+  return errors;
+}
+
+function checkRepeat(values, errors) {
+  if (!errors.password2 && values.password2 !== values.password) {
+    errors.password2 = "Field must be equal to password.";
+  }
+  return errors;
+}
+
+function checkEmail(values, errors) {
+  if (!errors.email && !/^[^@\s]+@[^@\s]+$/.test(values.email.trim())) {
+    errors.email = "Invalid email address.";
+  }
+  return errors;
+}
+
+// ------------------------------------------------------------------ navigation
+
+function renderNav(user) {
+  const slot = document.getElementById("nav-user");
+  if (!slot || !user) return;
+  slot.replaceChildren(fromTemplate("nav-signed-in"));
+  $(".nav-profile", slot).href = user._links.profile;
+  $(".nav-logout", slot).addEventListener("click", async () => {
+    try {
+      await api("DELETE", "/session");
+    } catch {
+      // already logged out: nothing to undo
+    }
+    go("/");
+  });
+}
+
+// ------------------------------------------------------------------ times
+
+const RELATIVE_UNITS = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["week", 7 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "3 minutes ago", "yesterday" (Moment's fromNow()); a clock a little behind
+ * the server's reads "now", never "in 2 seconds". */
+function fromNow(date, now = Date.now()) {
+  const seconds = Math.min(0, Math.round((date.getTime() - now) / 1000));
+  for (const [unit, size] of RELATIVE_UNITS) {
+    if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+  }
+  return relative.format(0, "second");
+}
+
+/** Every `<time datetime>` under `root` in the reader's time zone: full time
+ * for `data-format="full"` (profiles' "Last seen on"), else "3 minutes ago";
+ * the title always holds the full local time. */
+function localizeTimes(root = document) {
+  for (const time of $$("time[datetime]", root)) {
+    const date = new Date(time.dateTime);
+    if (Number.isNaN(date.getTime())) continue;
+    const full = fullTime.format(date);
+    time.title = full;
+    time.textContent = time.dataset.format === "full" ? full : fromNow(date);
+  }
+}
+
+// ------------------------------------------------------------------ translation
+
+function readerLanguage() {
+  return (navigator.language || "en").split("-")[0].toLowerCase();
+}
+
+/** A "Translate" link under each post written in another language. */
+function addTranslateLinks(root = document) {
+  const mine = readerLanguage();
+  for (const body of $$(".post .post-body[lang]", root)) {
+    const lang = body.lang.split("-")[0].toLowerCase();
+    if (!lang || lang === "und" || lang === mine || body.dataset.translatable) continue;
+    body.dataset.translatable = "yes";
+    const slot = fromTemplate("translate-link").firstElementChild;
+    body.after(slot);
+    $("button", slot).addEventListener("click", () => translate(body, lang, mine, slot));
+  }
+}
+
+async function translate(body, source, dest, slot) {
+  slot.replaceChildren("Translating…");
+  slot.setAttribute("aria-busy", "true");
+  try {
+    const result = await api("POST", "/translate", {
+      text: body.innerText.trim(),
+      source_language: source,
+      dest_language: dest,
+    });
+    body.replaceChildren(...result.text.split(/\n+/).map((line) => paragraph(line)));
+    body.lang = dest;
+    slot.remove();
+  } catch (error) {
+    slot.textContent = `Error: ${error.message}`;
+  } finally {
+    slot.removeAttribute("aria-busy");
+  }
+}
+
+function paragraph(text) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  return p;
+}
+
+/** What every page shows of posts and times, also after posts are added. */
+function enhance(root = document) {
+  localizeTimes(root);
+  addTranslateLinks(root);
+}
+
+// ------------------------------------------------------------------ pages
+
+async function homePage(section, user) {
+  if (!user) return; // the static welcome stays
+  const params = new URLSearchParams(window.location.search);
+  const cursor = params.get("cursor");
+  const perPage = params.get("per_page");
+  section.replaceChildren(fromTemplate("home-signed-in"));
+  $(".home-username", section).textContent = user.username;
+  const form = $("#post-form", section);
+  handleForm(form, {
+    validate: (values) => required(values, "body"),
+    submit: async (values) => {
+      await api("POST", "/posts", { body: values.body });
+      if (cursor) {
+        go(window.location.pathname, "Your post is now live!");
+        return;
+      }
+      form.reset();
+      flash("Your post is now live!");
+      await loadFeed(section, null, perPage);
+    },
+  });
+  await loadFeed(section, cursor, perPage);
+}
+
+/** One page of the feed; Older follows the API's next link, Newer goes back
+ * along the cursors seen in this tab (cursors go one way). */
+async function loadFeed(section, cursor, perPage) {
+  const feed = $("#feed", section);
+  feed.setAttribute("aria-busy", "true");
+  const query = new URLSearchParams();
+  if (perPage) query.set("per_page", perPage);
+  if (cursor) query.set("cursor", cursor);
+  let page;
+  try {
+    const search = query.toString();
+    page = await api("GET", search ? `/feed?${search}` : "/feed");
+  } catch (error) {
+    feed.removeAttribute("aria-busy");
+    flash(error.message, "error");
+    return;
+  }
+  feed.innerHTML = page.items.map((item) => item.html).join("\n");
+  if (!page.items.length) feed.replaceChildren(fromTemplate("feed-empty"));
+  feed.removeAttribute("aria-busy");
+  enhance(feed);
+
+  const trail = JSON.parse(sessionStorage.getItem(FEED_TRAIL_KEY) || "{}");
+  const link = (at) => {
+    const q = new URLSearchParams();
+    if (at) q.set("cursor", at);
+    if (perPage) q.set("per_page", perPage);
+    const search = q.toString();
+    return search ? `/?${search}` : "/";
+  };
+  const next = page._meta.next_cursor;
+  if (next) {
+    trail[next] = cursor || "";
+    sessionStorage.setItem(FEED_TRAIL_KEY, JSON.stringify(trail));
+  }
+  const newer = $(".pager .newer", section);
+  const older = $(".pager .older", section);
+  newer.hidden = !cursor;
+  newer.href = link(cursor ? trail[cursor] : null);
+  older.hidden = !next;
+  older.href = link(next);
+  $(".pager", section).hidden = newer.hidden && older.hidden;
+}
+
+function loginPage(form, user) {
+  const next = safeNext(new URLSearchParams(window.location.search).get("next"));
+  if (user) {
+    window.location.replace(next);
+    return;
+  }
+  handleForm(form, {
+    validate: (values) => required(values, "username", "password"),
+    submit: async (values) => {
+      try {
+        await api("POST", "/session", {
+          username: values.username,
+          password: values.password,
+          remember_me: Boolean(values.remember_me),
+        });
+      } catch (error) {
+        if (error.status === 401) {
+          throw new ApiError(401, { message: "Invalid username or password" });
+        }
+        const wait = Number(error.retryAfter);
+        if (error.status === 429 && wait > 0) {
+          const when =
+            wait < 60
+              ? relative.format(wait, "second")
+              : relative.format(Math.ceil(wait / 60), "minute");
+          throw new ApiError(429, { message: `${error.message} You can try again ${when}.` });
+        }
+        throw error;
+      }
+      go(next);
+    },
+  });
+}
+
+function registerPage(form, user) {
+  if (user) {
+    window.location.replace("/");
+    return;
+  }
+  handleForm(form, {
+    validate: (values) =>
+      checkRepeat(
+        values,
+        checkEmail(values, required(values, "username", "email", "password", "password2")),
+      ),
+    submit: async (values) => {
+      await api("POST", "/users", {
+        username: values.username,
+        email: values.email,
+        password: values.password,
+      });
+      go("/login/", "Congratulations, you are now a registered user!");
+    },
+  });
+}
+
+function resetPasswordPage(requestForm, user) {
+  const token = new URLSearchParams(window.location.search).get("token");
+  if (!token) {
+    if (user) {
+      window.location.replace("/");
+      return;
+    }
+    handleForm(requestForm, {
+      validate: (values) => checkEmail(values, required(values, "email")),
+      submit: async (values) => {
+        await api("POST", "/reset_password_request", { email: values.email });
+        go("/login/", "Check your email for the instructions to reset your password");
+      },
+    });
+    return;
+  }
+  const form = document.getElementById("reset-form");
+  requestForm.hidden = true;
+  form.hidden = false;
+  handleForm(form, {
+    validate: (values) => checkRepeat(values, required(values, "password", "password2")),
+    submit: async (values) => {
+      await api("POST", "/reset_password", { token, password: values.password });
+      go("/login/", "Your password has been reset.");
+    },
+  });
+}
+
+function editProfilePage(form, user) {
+  if (!user) {
+    const next = encodeURIComponent(window.location.pathname);
+    go(`/login/?next=${next}`, "Please log in to access this page.");
+    return;
+  }
+  form.elements.username.value = user.username;
+  form.elements.about_me.value = user.about_me || "";
+  handleForm(form, {
+    validate: (values) => {
+      const errors = required(values, "username");
+      if (values.about_me.length > 140) {
+        errors.about_me = "Field cannot be longer than 140 characters.";
+      }
+      return errors;
+    },
+    submit: async (values) => {
+      const saved = await api("PUT", `/users/${user.id}`, {
+        username: values.username.trim(),
+        about_me: values.about_me,
+      });
+      flash("Your changes have been saved.");
+      renderNav(saved);
+    },
+  });
+}
+
+// ------------------------------------------------------------------ profiles
+
+function showCounts(section, user) {
+  for (const [selector, count, word] of [
+    [".follower-count", user.follower_count, "follower"],
+    [".followed-count", user.followed_count, null],
+  ]) {
+    const span = $(selector, section);
+    if (!span) continue;
+    span.textContent = String(count);
+    const after = span.nextSibling;
+    if (word && after?.nodeType === Node.TEXT_NODE) {
+      after.textContent = after.textContent.replace(/^ \w+/, ` ${count === 1 ? word : word + "s"}`);
+    }
+  }
+}
+
+/** Whether `me` follows `user`: walks the shorter of the two lists. */
+async function isFollowing(user, viewer) {
+  const mine = viewer.followed_count <= user.follower_count;
+  let url = mine ? viewer._links.followed : user._links.followers;
+  const wanted = mine ? user.id : viewer.id;
+  url += "?per_page=100";
+  while (url) {
+    const page = await api("GET", url);
+    if (page.items.some((other) => other.id === wanted)) return true;
+    url = page._links.next;
+  }
+  return false;
+}
+
+async function profilePage(section, viewer) {
+  const id = section.dataset.userId;
+  let user;
+  try {
+    user = await api("GET", `/users/${id}`);
+  } catch {
+    return; // the static page stands as it is
+  }
+  showCounts(section, user);
+  const lastSeen = $(".last-seen time", section);
+  if (lastSeen && user.last_seen) {
+    lastSeen.dateTime = user.last_seen;
+    localizeTimes(lastSeen.parentElement);
+  }
+  const actions = document.getElementById("profile-actions");
+  if (!viewer || !actions) return;
+  if (viewer.id === user.id) {
+    actions.replaceChildren(fromTemplate("profile-edit"));
+    return;
+  }
+  let following = await isFollowing(user, viewer);
+  actions.replaceChildren(fromTemplate("profile-follow"));
+  const button = $("button", actions);
+  const label = () => {
+    button.textContent = following ? "Unfollow" : "Follow";
+    button.classList.toggle("secondary", following);
+  };
+  label();
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    clearFlash();
+    try {
+      await api(following ? "DELETE" : "POST", `/users/${id}/follow`);
+      following = !following;
+      flash(
+        following
+          ? `You are following ${user.username}!`
+          : `You are not following ${user.username}.`,
+      );
+      label();
+      user = await api("GET", `/users/${id}`);
+      showCounts(section, user);
+    } catch (error) {
+      flash(error.message, "error");
+    } finally {
+      button.disabled = false;
+      button.focus();
+    }
+  });
+}
+
+// ------------------------------------------------------------------ start
+
+async function main() {
+  showPendingFlashes();
+  enhance();
+  setInterval(() => localizeTimes(), 60_000);
+  const user = await me;
+  renderNav(user);
+  const pages = [
+    ["#home[data-app=home]", homePage],
+    ["#login-form", loginPage],
+    ["#register-form", registerPage],
+    ["#reset-request-form", resetPasswordPage],
+    ["#edit-profile-form", editProfilePage],
+    [".profile[data-user-id]", profilePage],
+  ];
+  for (const [selector, page] of pages) {
+    const element = $(selector);
+    if (!element) continue;
+    try {
+      await page(element, user);
+    } catch (error) {
+      const message = error instanceof ApiError ? error.message : "Something went wrong.";
+      flash(message, "error");
+      console.error(error);
+    }
+  }
+  document.documentElement.dataset.ready = "yes";
+}
+
+main();
