@@ -33,6 +33,17 @@ class Settings:
     site_url: str = field(
         default_factory=lambda: os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     )
+    mail_server: str | None = field(default_factory=lambda: os.environ.get("MAIL_SERVER") or None)
+    mail_port: int = field(default_factory=lambda: int(os.environ.get("MAIL_PORT") or 25))
+    mail_use_tls: bool = field(
+        default_factory=lambda: os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+    )
+    mail_username: str | None = field(default_factory=lambda: os.environ.get("MAIL_USERNAME"))
+    mail_password: str | None = field(default_factory=lambda: os.environ.get("MAIL_PASSWORD"))
+    mail_sender: str = field(
+        default_factory=lambda: os.environ.get("MAIL_SENDER", "Microblog <no-reply@localhost>")
+    )
+    mail_transport: str = field(default_factory=lambda: os.environ.get("MAIL_TRANSPORT", ""))
     secret_key_env: str | None = field(default_factory=lambda: os.environ.get("SECRET_KEY"))
 
     @property

@@ -14,6 +14,7 @@ from mangum import Mangum
 from . import auth
 from .api.app import create_app
 from .config import Settings, make_renderer, open_store, secret_key
+from .mail import make_mailer
 from .services import Microblog
 
 
@@ -23,7 +24,9 @@ def _http_handler() -> Mangum:
     store = open_store(settings)
     # On AWS the site is rebuilt from the DynamoDB stream, not from here.
     microblog = Microblog(store, auth.Tokens(secret_key(settings)))
-    app = create_app(microblog, make_renderer(settings))
+    app = create_app(
+        microblog, make_renderer(settings), make_mailer(settings), settings.mail_sender
+    )
     return Mangum(app, lifespan="off", api_gateway_base_path="/")
 
 

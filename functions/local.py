@@ -15,6 +15,7 @@ from . import auth, urls
 from .api.app import create_app
 from .api.errors import error_response
 from .config import Settings, make_renderer, open_store, secret_key
+from .mail import make_mailer
 from .services import Microblog
 from .sitegen.builder import SiteBuilder
 from .sitegen.publish import LocalPublisher
@@ -50,7 +51,7 @@ def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     if build:
         builder.build_all()
     microblog = Microblog(store, auth.Tokens(secret_key(settings)), on_change=builder.apply)
-    app = create_app(microblog, renderer)
+    app = create_app(microblog, renderer, make_mailer(settings), settings.mail_sender)
     app.state.builder = builder
     app.mount("/", SiteFiles(settings.site_dir), name="site")
     return app

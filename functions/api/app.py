@@ -5,14 +5,23 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from .. import urls
+from ..config import Settings
+from ..mail import Mailer, make_mailer
 from ..services import Microblog
 from ..sitegen.render import Renderer
+from ..translate import Translator
 from . import errors
 from .csrf import check_origin
-from .routers import feeds, follows, posts, session, tokens, users
+from .routers import feeds, follows, password, posts, session, tokens, translate, users
 
 
-def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
+def create_app(
+    microblog: Microblog,
+    renderer: Renderer,
+    mailer: Mailer | None = None,
+    mail_sender: str = "Microblog <no-reply@localhost>",
+    translator: Translator | None = None,
+) -> FastAPI:
     """The API under `/api`, the same on Lambda and in the local server."""
     app = FastAPI(
         title="Microblog API",
@@ -25,8 +34,11 @@ def create_app(microblog: Microblog, renderer: Renderer) -> FastAPI:
     )
     app.state.microblog = microblog
     app.state.renderer = renderer
+    app.state.mailer = mailer or make_mailer(Settings())
+    app.state.mail_sender = mail_sender
+    app.state.translator = translator or Translator()
     errors.install(app)
-    routers = (session, tokens, users, follows, posts, feeds)
+    routers = (session, tokens, users, follows, posts, feeds, password, translate)
     for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)
     return app

@@ -5,33 +5,25 @@ browser tests (each test makes its own users), one chromium, a fresh context
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import translate_server
 from tests.server import serving
 
 from .ui import CHROMIUM, launch, new_context
 
-if not CHROMIUM.exists():
-    # infra/test installs Debian's chromium; in CI its absence is a failure.
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: run infra/test, which installs chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (infra/test installs it)", allow_module_level=True)
+if not CHROMIUM.exists():  # infra/test installs Debian's chromium
+    raise RuntimeError(f"{CHROMIUM} is missing: run infra/test, which installs chromium")
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+from playwright.sync_api import sync_playwright
 
 
 @pytest.fixture(scope="package")
 def translate_url() -> Iterator[str | None]:
-    """The fake Amazon Translate endpoint, when the project has one."""
-    try:
-        from tests import translate_server
-    except ImportError:
-        yield None
-        return
+    """The fake Amazon Translate endpoint."""
     with translate_server.serving() as url:
         yield url
 
@@ -46,14 +38,13 @@ def stack(tmp_path_factory, translate_url) -> Iterator[dict]:
         "STORE": "sqlite",
         "SITE_URL": "",
     }
-    if translate_url:
-        env.update(
-            AWS_ENDPOINT_URL_TRANSLATE=translate_url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_REGION="us-east-1",
-        )
+    env.update(
+        AWS_ENDPOINT_URL_TRANSLATE=translate_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
     with serving(env, root / "serve.log") as base:
         yield {"base": base, "var": root / "var", "site": root / "site", "log": root / "serve.log"}
 

@@ -1,0 +1,46 @@
+"""Ajax translation of a post (the tutorial's `/translate`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from ...translate import TranslationFailed, TranslationUnavailable
+from ..deps import CurrentUser
+from ..errors import ERROR_RESPONSES
+from ..schemas import Strict
+
+router = APIRouter(tags=["translate"], responses=ERROR_RESPONSES)
+
+LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$"
+
+
+class TranslateIn(Strict):
+    text: str = Field(min_length=1, max_length=5000)
+    source_language: str = Field("", pattern=f"({LANGUAGE})|^$")
+    dest_language: str = Field(pattern=LANGUAGE)
+
+
+class TranslateOut(BaseModel):
+    text: str
+
+
+@router.post(
+    "/translate",
+    response_model=TranslateOut,
+    responses={
+        502: ERROR_RESPONSES[500] | {"description": "Bad Gateway"},
+        503: ERROR_RESPONSES[500] | {"description": "Service Unavailable"},
+    },
+)
+def translate(body: TranslateIn, request: Request, user: CurrentUser) -> dict:
+    """Translate a text with Amazon Translate; 503 when it is not configured."""
+    translator = request.app.state.translator
+    try:
+        text = translator.translate(body.text, body.source_language, body.dest_language)
+    except TranslationUnavailable:
+        raise HTTPException(503, "Translation is not configured.") from None
+    except TranslationFailed:
+        raise HTTPException(502, "Translation failed.") from None
+    return {"text": text}

@@ -1,0 +1,108 @@
+"""Outgoing mail: a `Mailer` port with three adapters.
+
+- `OutboxMailer` (the local default) writes each message as an `.eml` file
+  into `var/outbox/`, where any mail client can open it;
+- `SMTPMailer` when `MAIL_SERVER` is set, configured as in the tutorial
+  (`MAIL_PORT`, `MAIL_USE_TLS`, `MAIL_USERNAME`, `MAIL_PASSWORD`);
+- `SESMailer` when `MAIL_TRANSPORT=ses` (deployed): Amazon SES v2.
+
+Sending happens after the response (FastAPI background tasks), and a
+failure is logged, never raised into the request that asked for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import boto3
+
+from .domain import new_id
+
+log = logging.getLogger(__name__)
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class OutboxMailer:
+    """Messages as `.eml` files, named so they sort by time."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = new_id()
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(message.as_bytes())
+        os.replace(tmp, self.folder / f"{name}.eml")  # a reader never sees half a mail
+
+
+class SMTPMailer:
+    def __init__(
+        self,
+        server: str,
+        port: int = 25,
+        use_tls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+    ):
+        self.server, self.port, self.use_tls = server, port, use_tls
+        self.username, self.password = username, password
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.server, self.port, timeout=30) as smtp:
+            if self.use_tls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+class SESMailer:
+    def __init__(self, client=None):
+        self._client = client
+
+    def send(self, message: EmailMessage) -> None:
+        client = self._client or boto3.client("sesv2")
+        client.send_email(
+            FromEmailAddress=str(message["From"]),
+            Destination={"ToAddresses": [str(message["To"])]},
+            Content={"Raw": {"Data": message.as_bytes()}},
+        )
+
+
+def make_mailer(settings) -> Mailer:
+    if settings.mail_transport == "ses":
+        return SESMailer()
+    if settings.mail_server:
+        return SMTPMailer(
+            settings.mail_server,
+            settings.mail_port,
+            settings.mail_use_tls,
+            settings.mail_username,
+            settings.mail_password,
+        )
+    return OutboxMailer(settings.var_dir / "outbox")
+
+
+def compose(sender: str, to: str, subject: str, text: str, html: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def send_quietly(mailer: Mailer, message: EmailMessage) -> None:
+    """Send, logging instead of raising: runs after the response is gone."""
+    try:
+        mailer.send(message)
+    except Exception:
+        log.exception("could not send mail to %s", message["To"])
