@@ -68,6 +68,20 @@ def test_follow_and_unfollow_are_idempotent_and_update_counts(login_as, settings
     )
 
 
+def test_a_user_says_whether_the_caller_follows_them(login_as, client):
+    ann, ann_user = login_as("ann")
+    bob, bob_user = login_as("bob")
+    url = f"/api/users/{bob_user['id']}"
+    assert ann.get(url).json()["is_following"] is False
+    ann.post(url + "/follow")
+    assert ann.get(url).json()["is_following"] is True
+    assert bob.get(f"/api/users/{ann_user['id']}").json()["is_following"] is False
+    assert "is_following" not in bob.get(url).json()  # oneself
+    assert "is_following" not in client.get(url).json()  # anonymous
+    ann.delete(url + "/follow")
+    assert ann.get(url).json()["is_following"] is False
+
+
 def test_following_oneself_is_a_400(login_as):
     ann, user = login_as("ann")
     body = assert_error(ann.post(f"/api/users/{user['id']}/follow"), 400, "Bad Request")

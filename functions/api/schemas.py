@@ -53,6 +53,9 @@ class UserOut(BaseModel):
     follower_count: int
     followed_count: int
     email: str | None = Field(None, description="Only in one's own user.")
+    is_following: bool | None = Field(
+        None, description="Whether the caller follows this user; only for another logged-in user."
+    )
     links: UserLinks = Field(alias="_links")
 
 

@@ -494,20 +494,6 @@ function showCounts(section, user) {
   }
 }
 
-/** Whether `me` follows `user`: walks the shorter of the two lists. */
-async function isFollowing(user, viewer) {
-  const mine = viewer.followed_count <= user.follower_count;
-  let url = mine ? viewer._links.followed : user._links.followers;
-  const wanted = mine ? user.id : viewer.id;
-  url += "?per_page=100";
-  while (url) {
-    const page = await api("GET", url);
-    if (page.items.some((other) => other.id === wanted)) return true;
-    url = page._links.next;
-  }
-  return false;
-}
-
 async function profilePage(section, viewer) {
   const id = section.dataset.userId;
   let user;
@@ -528,7 +514,7 @@ async function profilePage(section, viewer) {
     actions.replaceChildren(fromTemplate("profile-edit"));
     return;
   }
-  let following = await isFollowing(user, viewer);
+  let following = Boolean(user.is_following);
   actions.replaceChildren(fromTemplate("profile-follow"));
   const button = $("button", actions);
   const label = () => {

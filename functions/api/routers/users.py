@@ -23,9 +23,13 @@ def register(new: NewUser, response: Response, app: App):
 
 @router.get("/users/{user_id}", response_model=UserOut, response_model_exclude_unset=True)
 def get_user(user_id: str, app: App, me: CurrentUserOrNone):
-    """One user; `email` only when it is oneself."""
+    """One user; `email` only when it is oneself, `is_following` for another logged-in user
+    (so a profile page's Follow button knows its state in one call)."""
     user = app.require_user(user_id)
-    return user_out(user, include_email=me is not None and me.id == user.id)
+    data = user_out(user, include_email=me is not None and me.id == user.id)
+    if me is not None and me.id != user.id:
+        data["is_following"] = app.store.is_following(me.id, user.id)
+    return data
 
 
 def _users(page, path: str, per_page: int, cursor: str | None, me, total=None) -> dict:
