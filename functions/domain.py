@@ -44,6 +44,11 @@ class Conflict(DomainError):
     """A uniqueness rule would be broken (username or e-mail taken)."""
 
 
+class StaleUser(DomainError):
+    """A conditional user update found another token version than expected:
+    someone else changed the account's credentials first."""
+
+
 class TooManyAttempts(DomainError):
     """Login throttled: too many failures for this account or address."""
 

@@ -23,6 +23,7 @@ from .domain import (
     Post,
     PostCreated,
     PostDeleted,
+    StaleUser,
     TooManyAttempts,
     Unfollowed,
     User,
@@ -112,7 +113,7 @@ class Microblog:
         if now - user.last_seen < LAST_SEEN_EVERY:
             return user
         try:
-            updated = self.store.update_user(user.replace(last_seen=now))
+            updated = self.store.update_user(user.id, {"last_seen": now})
             self._emit(UserUpdated(updated, user))
         except Exception:
             log.exception("could not record last_seen for %s", user.id)
@@ -125,9 +126,16 @@ class Microblog:
         return user if auth.check_password(user, password or "") else None
 
     def revoke_tokens(self, user: User) -> User:
-        """Invalidate every session and API token the user holds."""
+        """Invalidate every session and API token the user holds. When another
+        writer bumps the version first, those tokens are already void."""
         fresh = self.require_user(user.id)
-        return self.store.update_user(fresh.replace(token_version=fresh.token_version + 1))
+        version = fresh.token_version
+        try:
+            return self.store.update_user(
+                user.id, {"token_version": version + 1}, if_token_version=version
+            )
+        except StaleUser:
+            return self.require_user(user.id)
 
     def reset_token(self, user: User) -> str:
         """A link token for a forgotten password: valid 10 minutes, once."""
@@ -138,12 +146,14 @@ class Microblog:
         which spends this token and logs out every session."""
         user = self.user_for_token(token, auth.RESET)
         validate_password(password)
-        return self.store.update_user(
-            user.replace(
-                password_hash=auth.hash_password(password),
-                token_version=user.token_version + 1,
-            )
-        )
+        changes = {
+            "password_hash": auth.hash_password(password),
+            "token_version": user.token_version + 1,
+        }
+        try:  # two uses of one link racing: only the first one wins
+            return self.store.update_user(user.id, changes, if_token_version=user.token_version)
+        except StaleUser:
+            raise auth.InvalidToken("The reset link has already been used.") from None
 
     def user_for_token(self, token: str, kind: str) -> User:
         """The user a token stands for; raises auth.InvalidToken otherwise."""
@@ -198,7 +208,7 @@ class Microblog:
             changes["about_me"] = validate_about_me(about_me)
         if not changes:
             return previous
-        updated = self.store.update_user(previous.replace(**changes))
+        updated = self.store.update_user(user.id, changes)
         if updated != previous:
             self._emit(UserUpdated(updated, previous))
         return updated

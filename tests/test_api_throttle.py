@@ -67,7 +67,9 @@ def test_last_seen_is_written_at_most_once_a_minute(client, settings, monkeypatc
     store = client.app_state.microblog.store
     writes = []
     real_update = store.update_user
-    monkeypatch.setattr(store, "update_user", lambda u: writes.append(u) or real_update(u))
+    monkeypatch.setattr(
+        store, "update_user", lambda *args, **kw: writes.append(args) or real_update(*args, **kw)
+    )
     for _ in range(5):
         client.get("/api/me")
     assert writes == []

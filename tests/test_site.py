@@ -200,7 +200,7 @@ def test_a_username_change_moves_every_page_and_leaves_redirects(settings, store
     ann = add_user(store, "ann")
     add_posts(store, [ann], 30)
     builder.build_all()
-    renamed = store.update_user(ann.replace(username="annie"))
+    renamed = store.update_user(ann.id, {"username": "annie"})
     stats = builder.apply([UserUpdated(renamed, ann)])
     assert "User: annie" in read(settings, urls.user_page("annie"))
     assert "annie" in read(settings, urls.user_archive("annie", 2))

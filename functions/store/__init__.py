@@ -6,10 +6,10 @@ Both pass the same contract suite in `tests/contract/`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..domain import Counts, Post, Throttle, User
 
@@ -17,6 +17,18 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+
+# What `Store.update_user` may change; counters are kept by the store itself.
+EDITABLE_FIELDS = frozenset(
+    {"username", "email", "about_me", "password_hash", "token_version", "last_seen"}
+)
+
+
+def check_changes(changes: Mapping[str, Any]) -> None:
+    """Refuse a field `update_user` may not write (a programming error)."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
 
 
 @dataclass(frozen=True)
@@ -65,12 +77,17 @@ class Store(Protocol):
         """The users that exist among `user_ids`, by id (one round trip or few)."""
         ...
 
-    def update_user(self, user: User) -> User:
-        """Write the editable fields of `user` (username, email, about_me,
-        password_hash, token_version, last_seen) and return the stored user.
+    def update_user(
+        self, user_id: str, changes: Mapping[str, Any], if_token_version: int | None = None
+    ) -> User:
+        """Write only the fields in `changes` (keys from EDITABLE_FIELDS) and
+        return the stored user, so concurrent writers of other fields keep their
+        work (a last_seen touch never undoes a profile edit or a logout).
 
+        With `if_token_version`, the write happens only while the stored token
+        version is that one, else StaleUser: a reset link is spent exactly once.
         Raises Conflict when the new username or e-mail is taken, NotFound when
-        the user does not exist. Counters in `user` are ignored.
+        the user does not exist.
         """
         ...
 

@@ -105,7 +105,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,6 +119,7 @@ from ..domain import (
     Counts,
     NotFound,
     Post,
+    StaleUser,
     Throttle,
     User,
     email_key,
@@ -127,7 +128,7 @@ from ..domain import (
     parse_time,
     username_key,
 )
-from . import DEFAULT_LIMIT, InvalidCursor, Page, clamp_limit
+from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 
 # ------------------------------------------------------------ schema (single source)
 
@@ -576,33 +577,38 @@ class DynamoStore:
                 raise RuntimeError("DynamoDB left reads unprocessed; try again later.")
         return users
 
-    def update_user(self, user: User) -> User:
-        """Optimistic: the update is conditioned on the username and e-mail read
-        first, so the markers it moves are the ones the user really holds."""
+    def update_user(
+        self, user_id: str, changes: Mapping[str, Any], if_token_version: int | None = None
+    ) -> User:
+        """Optimistic: only the fields in `changes` are set, conditioned on the
+        username, e-mail and token version read first, so the uniqueness markers
+        moved are the ones the user really holds; a lost race reads again."""
+        check_changes(changes)
         for _attempt in range(MAX_ATTEMPTS):
-            current = self.get_user(user.id)
+            current = self.get_user(user_id)
             if current is None:
                 raise NotFound("User not found.")
+            if if_token_version is not None and current.token_version != if_token_version:
+                raise StaleUser("The account changed meanwhile.")
+            if not changes:
+                return current
+            values = {
+                f":{name}": format_time(value) if name == "last_seen" else value
+                for name, value in changes.items()
+            }
+            condition = ITEM_EXISTS
+            for name in ("username", "email", "token_version"):
+                if name in changes or (name == "token_version" and if_token_version is not None):
+                    condition += f" AND {name} = :old_{name}"
+                    values[f":old_{name}"] = getattr(current, name)
             operations: list[dict[str, Any]] = [
                 {
                     "Update": {
-                        "Key": _dump(user_key(user.id)),
-                        "UpdateExpression": "SET username = :u, email = :e, password_hash = :p,"
-                        " about_me = :a, last_seen = :ls, token_version = :tv",
-                        "ConditionExpression": ITEM_EXISTS
-                        + " AND username = :old_u AND email = :old_e",
-                        "ExpressionAttributeValues": _dump(
-                            {
-                                ":u": user.username,
-                                ":e": user.email,
-                                ":p": user.password_hash,
-                                ":a": user.about_me,
-                                ":ls": format_time(user.last_seen),
-                                ":tv": user.token_version,
-                                ":old_u": current.username,
-                                ":old_e": current.email,
-                            }
-                        ),
+                        "Key": _dump(user_key(user_id)),
+                        "UpdateExpression": "SET "
+                        + ", ".join(f"{name} = :{name}" for name in changes),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": _dump(values),
                     }
                 }
             ]
@@ -612,14 +618,14 @@ class DynamoStore:
                 ("email", email_key, self._email_marker),
             ]
             for field, key_of, marker_of in moves:
-                if key_of(getattr(user, field)) != key_of(getattr(current, field)):
+                if field in changes and key_of(changes[field]) != key_of(getattr(current, field)):
                     old = marker_of(current)
                     operations.append({"Delete": {"Key": _dump({PK: old[PK], SK: old[SK]})}})
-                    operations.append(self._put(marker_of(user), ITEM_IS_NEW))
+                    operations.append(self._put(marker_of(current.replace(**changes)), ITEM_IS_NEW))
                     fields += [None, field]
             codes = self._transact(operations)
             if codes is None:
-                return self.get_user(user.id)
+                return self.get_user(user_id)
             if any(c == CONDITION_FAILED and f for c, f in zip(codes, fields, strict=False)):
                 raise _conflict(codes, fields)
             # The user changed under us (or vanished): read it again and retry.

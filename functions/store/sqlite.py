@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..domain import (
     Conflict,
     Counts,
     NotFound,
     Post,
+    StaleUser,
     Throttle,
     User,
     email_key,
@@ -29,7 +31,7 @@ from ..domain import (
     parse_time,
     username_key,
 )
-from . import DEFAULT_LIMIT, InvalidCursor, Page, clamp_limit
+from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -240,30 +242,38 @@ class SQLiteStore:
             users.update((row["id"], _user(row)) for row in rows)
         return users
 
-    def update_user(self, user: User) -> User:
-        try:
-            with self._tx() as db:
-                changed = db.execute(
-                    "UPDATE users SET username = ?, username_key = ?, email = ?, email_key = ?,"
-                    " password_hash = ?, about_me = ?, last_seen = ?, token_version = ?"
-                    " WHERE id = ?",
-                    (
-                        user.username,
-                        username_key(user.username),
-                        user.email,
-                        email_key(user.email),
-                        user.password_hash,
-                        user.about_me,
-                        format_time(user.last_seen),
-                        user.token_version,
-                        user.id,
-                    ),
-                ).rowcount
-        except sqlite3.IntegrityError as exc:
-            raise _conflict(exc) from None
+    def update_user(
+        self, user_id: str, changes: Mapping[str, Any], if_token_version: int | None = None
+    ) -> User:
+        check_changes(changes)
+        columns = {
+            name: format_time(value) if name == "last_seen" else value
+            for name, value in changes.items()
+        }
+        if "username" in changes:
+            columns["username_key"] = username_key(changes["username"])
+        if "email" in changes:
+            columns["email_key"] = email_key(changes["email"])
+        where, params = "id = ?", [user_id]
+        if if_token_version is not None:
+            where, params = where + " AND token_version = ?", [*params, if_token_version]
+        if columns:
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            try:
+                with self._tx() as db:
+                    changed = db.execute(
+                        f"UPDATE users SET {assignments} WHERE {where}",
+                        [*columns.values(), *params],
+                    ).rowcount
+            except sqlite3.IntegrityError as exc:
+                raise _conflict(exc) from None
+        else:
+            changed = self._db().execute(f"SELECT 1 FROM users WHERE {where}", params).fetchone()
         if not changed:
-            raise NotFound("User not found.")
-        return self.get_user(user.id)
+            if self.get_user(user_id) is None:
+                raise NotFound("User not found.")
+            raise StaleUser("The account changed meanwhile.")
+        return self.get_user(user_id)
 
     def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
         limit = clamp_limit(limit)

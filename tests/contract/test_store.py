@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from functions.auth import check_password, hash_password
-from functions.domain import Conflict, Counts, NotFound, Post, User, new_id, utcnow
+from functions.domain import Conflict, Counts, NotFound, Post, StaleUser, User, new_id, utcnow
 from functions.store import MAX_LIMIT, InvalidCursor
 
 # A cheap hash keeps the suite fast; the real one is exercised in test_password_hashing.
@@ -183,7 +183,7 @@ def test_get_users_handles_more_than_one_batch(store):
 def test_update_user_changes_username_and_frees_the_old_one(store):
     user = make_user(store, "old_name", "old@example.com")
     updated = store.update_user(
-        user.replace(username="New_Name", email="new@example.com", about_me="me")
+        user.id, {"username": "New_Name", "email": "new@example.com", "about_me": "me"}
     )
     assert updated.username == "New_Name" and updated.about_me == "me"
     assert store.get_user_by_username("new_name").id == user.id
@@ -195,7 +195,7 @@ def test_update_user_changes_username_and_frees_the_old_one(store):
 
 def test_update_user_keeps_username_when_only_case_changes(store):
     user = make_user(store, "casey")
-    assert store.update_user(user.replace(username="Casey")).username == "Casey"
+    assert store.update_user(user.id, {"username": "Casey"}).username == "Casey"
     assert store.get_user_by_username("CASEY").id == user.id
 
 
@@ -203,7 +203,7 @@ def test_update_user_refuses_a_taken_username(store):
     make_user(store, "taken")
     user = make_user(store, "mine")
     with pytest.raises(Conflict) as err:
-        store.update_user(user.replace(username="TAKEN", about_me="changed"))
+        store.update_user(user.id, {"username": "TAKEN", "about_me": "changed"})
     assert err.value.field == "username"
     stored = store.get_user(user.id)
     assert stored.username == "mine" and stored.about_me == ""
@@ -213,7 +213,7 @@ def test_update_user_refuses_a_taken_email(store):
     make_user(store, "taken", "taken@example.com")
     user = make_user(store, "mine")
     with pytest.raises(Conflict) as err:
-        store.update_user(user.replace(email="Taken@example.com"))
+        store.update_user(user.id, {"email": "Taken@example.com"})
     assert err.value.field == "email"
     assert store.get_user(user.id).email == "mine@example.com"
 
@@ -221,7 +221,7 @@ def test_update_user_refuses_a_taken_email(store):
 def test_update_user_writes_token_version_password_and_last_seen(store):
     user = make_user(store, "ann")
     later = utcnow() + timedelta(minutes=5)
-    store.update_user(user.replace(token_version=7, password_hash="x$y", last_seen=later))
+    store.update_user(user.id, {"token_version": 7, "password_hash": "x$y", "last_seen": later})
     stored = store.get_user(user.id)
     assert (stored.token_version, stored.password_hash, stored.last_seen) == (7, "x$y", later)
 
@@ -229,8 +229,54 @@ def test_update_user_writes_token_version_password_and_last_seen(store):
 def test_update_of_a_missing_user_is_not_found(store):
     ghost = User.new("ghost", "ghost@example.com", CHEAP_HASH)
     with pytest.raises(NotFound):
-        store.update_user(ghost)
+        store.update_user(ghost.id, {"about_me": "boo"})
     assert store.get_user_by_username("ghost") is None
+
+
+def test_update_user_writes_only_the_fields_it_is_given(store):
+    user = make_user(store, "ann")
+    store.update_user(user.id, {"about_me": "edited in one tab"})
+    store.update_user(user.id, {"last_seen": user.last_seen + timedelta(minutes=2)})
+    stored = store.get_user(user.id)
+    assert stored.about_me == "edited in one tab"
+    assert stored.last_seen == user.last_seen + timedelta(minutes=2)
+
+
+def test_update_user_refuses_fields_it_may_not_write(store):
+    user = make_user(store, "ann")
+    with pytest.raises(ValueError):
+        store.update_user(user.id, {"post_count": 9})
+
+
+def test_a_conditional_update_is_done_once_per_token_version(store):
+    user = make_user(store, "ann")
+    first = store.update_user(
+        user.id, {"password_hash": "a$1", "token_version": 1}, if_token_version=0
+    )
+    assert first.token_version == 1
+    with pytest.raises(StaleUser):
+        store.update_user(user.id, {"password_hash": "b$2", "token_version": 1}, if_token_version=0)
+    assert store.get_user(user.id).password_hash == "a$1"
+
+
+def test_racing_conditional_updates_let_exactly_one_win(store):
+    user = make_user(store, "ann")
+
+    def spend(n: int) -> bool:
+        try:
+            store.update_user(
+                user.id, {"password_hash": f"h${n}", "token_version": 1}, if_token_version=0
+            )
+            return True
+        except StaleUser:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(spend, range(8)))
+    assert wins.count(True) == 1
+    stored = store.get_user(user.id)
+    assert stored.token_version == 1
+    assert stored.password_hash == f"h${wins.index(True)}"
 
 
 def test_list_users_walks_every_user_once_newest_first(store):
