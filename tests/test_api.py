@@ -282,3 +282,18 @@ def test_the_openapi_schema_and_docs_are_served(client):
     schema = client.get("/api/openapi.json").json()
     assert "/api/session" in schema["paths"] and "/api/posts" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_every_operation_declares_its_response_model_and_error_envelope(client):
+    schema = client.get("/api/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for status, response in operation["responses"].items():
+                body = response.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and status not in ("202", "204"):
+                    assert body and "$ref" in body, f"{where} {status} has no model"
+                elif status[0] in "45":
+                    assert body == {"$ref": "#/components/schemas/ErrorBody"}, f"{where} {status}"
+            assert {"400", "401", "500"} <= set(operation["responses"]), where

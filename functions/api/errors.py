@@ -22,6 +22,7 @@ from ..domain import (
     DomainError,
     Forbidden,
     NotFound,
+    StaleUser,
     TooManyAttempts,
     ValidationError,
 )
@@ -53,6 +54,7 @@ DOMAIN_STATUS = {
     Conflict: 409,
     NotFound: 404,
     Forbidden: 403,
+    StaleUser: 409,
 }
 
 # What documents the errors in the OpenAPI schema.
