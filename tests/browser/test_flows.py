@@ -272,3 +272,28 @@ def test_repeated_failed_logins_are_throttled(page, base):
     expect(page.locator(".flash")).to_contain_text(
         re.compile(r"You can try again in \d+ (minutes?|seconds?)\.")
     )
+
+
+def test_signing_in_works_with_the_keyboard_alone(page, base):
+    name = unique("kim")
+    register_api(base, name)
+    goto(page, "/login/")
+    username = page.get_by_label("Username")
+    for _ in range(15):  # past the navigation links, to the first field
+        if username.evaluate("field => field === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    expect(username).to_be_focused()
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Remember Me")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Remember Me")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign In")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("button", name="Logout")).to_be_visible()
