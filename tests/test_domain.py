@@ -87,7 +87,22 @@ def test_dangerous_markup_is_removed(body):
         assert bad not in html
 
 
-def test_language_is_detected_or_empty():
-    assert detect_language("Hola, ¿cómo estás? Me gusta mucho este sitio web.") == "es"
-    assert detect_language("This is my very first post on this site.") == "en"
-    assert detect_language("12345 !!!") == ""
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hola, ¿cómo estás? Me gusta mucho este sitio web.", "es"),
+        ("This is my very first post on this site.", "en"),
+        ("Hello from Susan", "en"),
+        ("Bonjour, je suis très content de vous voir.", "fr"),
+        ("Das Wetter ist heute sehr schön", "de"),
+        ("Ciao, come stai? Oggi è una bella giornata.", "it"),
+        ("Olá, tudo bem? Eu gosto muito de café.", "pt"),
+        ("Привет, как дела? Сегодня хорошая погода.", "ru"),
+        ("今日はとても良い天気ですね", "ja"),
+        ("12345 !!!", ""),
+        ("ok", ""),
+        ("", ""),
+    ],
+)
+def test_language_is_detected_or_empty(text, language):
+    assert detect_language(text) == language
