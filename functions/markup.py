@@ -10,6 +10,7 @@ quotes, code): a post is a short message, not a page. Links get
 
 from __future__ import annotations
 
+import html
 import threading
 
 import markdown
@@ -69,6 +70,12 @@ def render_markdown(body: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener",
     )
+
+
+def plain_text(safe_html: str) -> str:
+    """The words of rendered HTML, without tags or entities: what language
+    detection should read (Markdown marks and URLs only confuse it)."""
+    return html.unescape(nh3.clean(safe_html, tags=set()))
 
 
 _identifier: LanguageIdentifier | None = None

@@ -39,7 +39,7 @@ from .domain import (
     validate_password,
     validate_username,
 )
-from .markup import detect_language, render_markdown
+from .markup import detect_language, plain_text, render_markdown
 from .store import Store
 
 
@@ -51,7 +51,7 @@ def new_post(author_id: str, body: str, language: str | None = None, at=None) ->
     if not html.strip():
         raise ValidationError("Say something: a post cannot be empty.", "body")
     if language is None:
-        language = detect_language(body)
+        language = detect_language(plain_text(html))  # not the Markdown marks
     if at is None:  # now: the monotonic id keeps same-millisecond posts in order
         return Post(new_id(), author_id, body, html, language, utcnow())
     return Post(new_id(at), author_id, body, html, language, at)

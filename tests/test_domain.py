@@ -15,7 +15,8 @@ from functions.domain import (
     validate_password,
     validate_username,
 )
-from functions.markup import detect_language, render_markdown
+from functions.markup import detect_language, plain_text, render_markdown
+from functions.services import new_post
 
 
 @pytest.mark.parametrize("name", ["abc", "Susan_1", "a.b-c", "x" * 32])
@@ -106,3 +107,9 @@ def test_dangerous_markup_is_removed(body):
 )
 def test_language_is_detected_or_empty(text, language):
     assert detect_language(text) == language
+
+
+def test_a_posts_language_is_read_from_its_words_not_its_markdown():
+    post = new_post("u1", "Hello **world**, see [this](https://example.com/it/?a=1&b=2)!")
+    assert post.language == "en"
+    assert plain_text(post.body_html) == "Hello world, see this!"
