@@ -55,15 +55,39 @@ def settings(tmp_path, monkeypatch):
     return Settings()
 
 
+def undocumented_statuses(app) -> list[str]:
+    """Record every answer of the app's API routes; return those whose status
+    the route does not declare in the OpenAPI schema (checked after a test)."""
+    from fastapi.routing import APIRoute
+
+    undocumented: list[str] = []
+
+    @app.middleware("http")
+    async def check_status(request, call_next):
+        response = await call_next(request)
+        route = request.scope.get("route")  # set by the routing, once it matched
+        if isinstance(route, APIRoute):
+            declared = {route.status_code or 200, *(int(s) for s in route.responses)}
+            if response.status_code not in declared:
+                where = f"{request.method} {request.url.path}"
+                undocumented.append(f"{where} {response.status_code}")
+        return response
+
+    return undocumented
+
+
 @pytest.fixture
 def client(settings):
-    """The local stack (SQLite), driven in-process through HTTP."""
+    """The local stack (SQLite), driven in-process through HTTP. After the
+    test, every status an API route answered with must be in its schema."""
     from fastapi.testclient import TestClient
 
     from functions.local import create_local_app
 
     app = create_local_app(settings)
+    undocumented = undocumented_statuses(app)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.app_state = app.state
         yield client
     app.state.microblog.store.close()
+    assert not undocumented, f"statuses missing from the OpenAPI schema: {undocumented}"

@@ -57,11 +57,45 @@ DOMAIN_STATUS = {
     StaleUser: 409,
 }
 
-# What documents the errors in the OpenAPI schema.
-ERROR_RESPONSES = {
-    status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 422, 429, 500)
-}
+# The error statuses every route can answer with: a bad Bearer token (401)
+# and a failure on our side (500).
+ALWAYS = (401, 500)
+# ...and every write: a malformed body (400), a cross-site cookie write
+# (403), fields that break a rule (422).
+WRITE = (400, 403, 422)
+# ...and every collection: a bad cursor (400), a bad page size (422).
+COLLECTION = (400, 422)
+
+
+def documented(*statuses: int) -> dict[int, dict]:
+    """The OpenAPI `responses` of a route's errors: `statuses` plus ALWAYS,
+    each with the envelope as its body."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in sorted({*ALWAYS, *statuses})
+    }
+
+
+def strip_default_validation_errors(app: FastAPI) -> None:
+    """Drop the 422 `HTTPValidationError` that FastAPI adds to every route with
+    parameters: our handler answers validation errors with the envelope, and
+    the routes that can fail validation declare their 422 themselves."""
+    make_schema = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = make_schema()
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    response = operation["responses"].get("422", {})
+                    if "HTTPValidationError" in str(response.get("content")):
+                        del operation["responses"]["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _field_name(loc: tuple) -> str:
@@ -70,6 +104,8 @@ def _field_name(loc: tuple) -> str:
 
 
 def install(app: FastAPI) -> None:
+    strip_default_validation_errors(app)
+
     @app.exception_handler(TooManyAttempts)
     async def too_many(request: Request, exc: TooManyAttempts):
         return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})

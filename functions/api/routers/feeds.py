@@ -9,10 +9,10 @@ from ...domain import Post
 from ...sitegen.render import Renderer
 from ...store import Page
 from ..deps import App, CurrentUser, Cursor, PerPage, Render
-from ..errors import ERROR_RESPONSES
+from ..errors import COLLECTION, documented
 from ..schemas import PostCollection, collection, post_out
 
-router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["feeds"])
 
 
 def posts_collection(
@@ -27,14 +27,24 @@ def posts_collection(
     return collection(items, page.next_cursor, path, per_page, cursor)
 
 
-@router.get("/feed", response_model=PostCollection, response_model_exclude_unset=True)
+@router.get(
+    "/feed",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=documented(*COLLECTION),
+)
 def feed(app: App, me: CurrentUser, render: Render, per_page: PerPage = 25, cursor: Cursor = None):
     """Posts of the users one follows, and one's own, newest first."""
     page = app.store.home_feed(me.id, cursor=cursor, limit=per_page)
     return posts_collection(page, app, render, urls.API + "/feed", per_page, cursor)
 
 
-@router.get("/explore", response_model=PostCollection, response_model_exclude_unset=True)
+@router.get(
+    "/explore",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=documented(*COLLECTION),
+)
 def explore(app: App, render: Render, per_page: PerPage = 25, cursor: Cursor = None):
     """Everyone's posts, newest first."""
     page = app.store.explore(cursor=cursor, limit=per_page)

@@ -10,10 +10,10 @@ from starlette.exceptions import HTTPException
 from ... import auth, urls
 from ...mail import compose, send_quietly
 from ..deps import App
-from ..errors import ERROR_RESPONSES
+from ..errors import WRITE, documented
 from ..schemas import Strict
 
-router = APIRouter(tags=["password"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["password"])
 
 
 class ResetRequest(Strict):
@@ -25,7 +25,7 @@ class NewPassword(Strict):
     password: str
 
 
-@router.post("/reset_password_request", status_code=202)
+@router.post("/reset_password_request", status_code=202, responses=documented(*WRITE))
 def reset_password_request(
     body: ResetRequest, request: Request, app: App, background: BackgroundTasks
 ) -> Response:
@@ -48,7 +48,7 @@ def reset_password_request(
     return Response(status_code=202)
 
 
-@router.post("/reset_password", status_code=204)
+@router.post("/reset_password", status_code=204, responses=documented(*WRITE))
 def reset_password(body: NewPassword, app: App) -> Response:
     """Set a new password with the token from the mail (once, within 10 minutes)."""
     try:

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Response
 
 from ... import urls
 from ..deps import App, CurrentUser, Render
-from ..errors import ERROR_RESPONSES
+from ..errors import WRITE, documented
 from ..schemas import NewPost, PostOut, post_out
 
-router = APIRouter(tags=["posts"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["posts"])
 
 
-@router.post("/posts", status_code=201, response_model=PostOut)
+@router.post("/posts", status_code=201, response_model=PostOut, responses=documented(*WRITE))
 def create_post(new: NewPost, response: Response, app: App, user: CurrentUser, render: Render):
     """Publish a post (Markdown, 1-500 characters). The author's static
     profile is regenerated before this answers."""
@@ -21,14 +21,14 @@ def create_post(new: NewPost, response: Response, app: App, user: CurrentUser, r
     return post_out(post, user, render.post_html(post, user))
 
 
-@router.get("/posts/{post_id}", response_model=PostOut)
+@router.get("/posts/{post_id}", response_model=PostOut, responses=documented(404))
 def get_post(post_id: str, app: App, render: Render):
     post = app.require_post(post_id)
     author = app.require_user(post.author_id)
     return post_out(post, author, render.post_html(post, author))
 
 
-@router.delete("/posts/{post_id}", status_code=204)
+@router.delete("/posts/{post_id}", status_code=204, responses=documented(403, 404))
 def delete_post(post_id: str, app: App, user: CurrentUser) -> Response:
     """Delete one's own post; its permalink disappears and the pages that
     listed it are re-rendered."""

@@ -9,10 +9,10 @@ from starlette.exceptions import HTTPException
 
 from ... import auth
 from ..deps import SESSION_COOKIE, App, CurrentUser, client_address
-from ..errors import ERROR_RESPONSES
+from ..errors import WRITE, documented
 from ..schemas import Login, UserOut, user_out
 
-router = APIRouter(tags=["session"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["session"])
 
 REMEMBER_ME = timedelta(days=30)
 # Without "remember me" the cookie ends with the browser session; the token
@@ -20,7 +20,12 @@ REMEMBER_ME = timedelta(days=30)
 BROWSER_SESSION = timedelta(hours=24)
 
 
-@router.post("/session", response_model=UserOut, response_model_exclude_unset=True)
+@router.post(
+    "/session",
+    response_model=UserOut,
+    response_model_exclude_unset=True,
+    responses=documented(*WRITE, 429),
+)
 def log_in(login: Login, request: Request, response: Response, app: App):
     """Sign in with username and password; sets the HttpOnly session cookie."""
     user = app.log_in(login.username, login.password, client_address(request))
@@ -39,7 +44,7 @@ def log_in(login: Login, request: Request, response: Response, app: App):
     return user_out(user, include_email=True)
 
 
-@router.delete("/session", status_code=204)
+@router.delete("/session", status_code=204, responses=documented(403))
 def log_out(request: Request, response: Response, app: App, user: CurrentUser):
     """Sign out: revokes this user's tokens and clears the cookie."""
     app.revoke_tokens(user)
@@ -48,7 +53,9 @@ def log_out(request: Request, response: Response, app: App, user: CurrentUser):
     return None
 
 
-@router.get("/me", response_model=UserOut, response_model_exclude_unset=True)
+@router.get(
+    "/me", response_model=UserOut, response_model_exclude_unset=True, responses=documented()
+)
 def me(user: CurrentUser):
     """The logged-in user (with e-mail), or 401."""
     return user_out(user, include_email=True)

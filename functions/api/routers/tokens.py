@@ -11,9 +11,9 @@ from starlette.exceptions import HTTPException
 
 from ... import auth
 from ..deps import App, CurrentUser, client_address
-from ..errors import ERROR_RESPONSES
+from ..errors import documented
 
-router = APIRouter(tags=["tokens"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["tokens"])
 basic = HTTPBasic(auto_error=False, description="Username and password.")
 
 
@@ -21,7 +21,7 @@ class TokenOut(BaseModel):
     token: str
 
 
-@router.post("/tokens", response_model=TokenOut)
+@router.post("/tokens", response_model=TokenOut, responses=documented(403, 429))
 def get_token(
     request: Request, app: App, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
 ) -> dict:
@@ -36,7 +36,7 @@ def get_token(
     return {"token": app.tokens.issue(user, auth.API)}
 
 
-@router.delete("/tokens", status_code=204)
+@router.delete("/tokens", status_code=204, responses=documented(403))
 def revoke_token(app: App, user: CurrentUser) -> Response:
     """Revoke the caller's tokens (every token and session of this user)."""
     app.revoke_tokens(user)

@@ -8,10 +8,10 @@ from starlette.exceptions import HTTPException
 
 from ...translate import TranslationFailed, TranslationUnavailable
 from ..deps import CurrentUser
-from ..errors import ERROR_RESPONSES
+from ..errors import WRITE, documented
 from ..schemas import Strict
 
-router = APIRouter(tags=["translate"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["translate"])
 
 LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$"
 
@@ -29,10 +29,7 @@ class TranslateOut(BaseModel):
 @router.post(
     "/translate",
     response_model=TranslateOut,
-    responses={
-        502: ERROR_RESPONSES[500] | {"description": "Bad Gateway"},
-        503: ERROR_RESPONSES[500] | {"description": "Service Unavailable"},
-    },
+    responses=documented(*WRITE, 502, 503),
 )
 def translate(body: TranslateIn, request: Request, user: CurrentUser) -> dict:
     """Translate a text with Amazon Translate; 503 when it is not configured."""

@@ -7,13 +7,19 @@ from fastapi import APIRouter, Response
 from ... import urls
 from ...domain import Forbidden
 from ..deps import App, CurrentUser, CurrentUserOrNone, Cursor, PerPage
-from ..errors import ERROR_RESPONSES
+from ..errors import COLLECTION, WRITE, documented
 from ..schemas import NewUser, UpdateUser, UserCollection, UserOut, collection, user_out
 
-router = APIRouter(tags=["users"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["users"])
 
 
-@router.post("/users", status_code=201, response_model=UserOut, response_model_exclude_unset=True)
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    response_model_exclude_unset=True,
+    responses=documented(*WRITE, 409),
+)
 def register(new: NewUser, response: Response, app: App):
     """Register a new user; answers with the user and its `Location`."""
     user = app.register(new.username, new.email, new.password)
@@ -21,7 +27,12 @@ def register(new: NewUser, response: Response, app: App):
     return user_out(user, include_email=True)
 
 
-@router.get("/users/{user_id}", response_model=UserOut, response_model_exclude_unset=True)
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    response_model_exclude_unset=True,
+    responses=documented(404),
+)
 def get_user(user_id: str, app: App, me: CurrentUserOrNone):
     """One user; `email` only when it is oneself, `is_following` for another logged-in user
     (so a profile page's Follow button knows its state in one call)."""
@@ -37,7 +48,12 @@ def _users(page, path: str, per_page: int, cursor: str | None, me, total=None) -
     return collection(items, page.next_cursor, path, per_page, cursor, total)
 
 
-@router.get("/users", response_model=UserCollection, response_model_exclude_unset=True)
+@router.get(
+    "/users",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=documented(*COLLECTION),
+)
 def list_users(app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None):
     """Every user, newest first; follow `_links.next` until it is null."""
     page = app.store.list_users(cursor=cursor, limit=per_page)
@@ -45,7 +61,10 @@ def list_users(app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: 
 
 
 @router.get(
-    "/users/{user_id}/followers", response_model=UserCollection, response_model_exclude_unset=True
+    "/users/{user_id}/followers",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=documented(*COLLECTION, 404),
 )
 def followers(
     user_id: str, app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None
@@ -58,7 +77,10 @@ def followers(
 
 
 @router.get(
-    "/users/{user_id}/followed", response_model=UserCollection, response_model_exclude_unset=True
+    "/users/{user_id}/followed",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=documented(*COLLECTION, 404),
 )
 def followed(
     user_id: str, app: App, me: CurrentUserOrNone, per_page: PerPage = 10, cursor: Cursor = None
@@ -70,7 +92,12 @@ def followed(
     return _users(page, path, per_page, cursor, me, user.followed_count)
 
 
-@router.put("/users/{user_id}", response_model=UserOut, response_model_exclude_unset=True)
+@router.put(
+    "/users/{user_id}",
+    response_model=UserOut,
+    response_model_exclude_unset=True,
+    responses=documented(*WRITE, 404, 409),
+)
 def update_user(user_id: str, changes: UpdateUser, app: App, me: CurrentUser):
     """Edit one's own profile: username, email, about_me (each optional).
     A new username moves the static pages and leaves redirects behind."""
