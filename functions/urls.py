@@ -63,6 +63,14 @@ def api_user(user_id: str) -> str:
     return f"{API}/users/{user_id}"
 
 
+def api_followers(user_id: str) -> str:
+    return f"{api_user(user_id)}/followers"
+
+
+def api_followed(user_id: str) -> str:
+    return f"{api_user(user_id)}/followed"
+
+
 def api_post(post_id: str) -> str:
     return f"{API}/posts/{post_id}"
 

@@ -87,8 +87,8 @@ def user_out(user: User, include_email: bool = False) -> dict:
         "followed_count": user.followed_count,
         "_links": {
             "self": urls.api_user(user.id),
-            "followers": urls.api_user(user.id) + "/followers",
-            "followed": urls.api_user(user.id) + "/followed",
+            "followers": urls.api_followers(user.id),
+            "followed": urls.api_followed(user.id),
             "avatar": user.avatar(128),
             "profile": urls.user_page(user.username),
         },

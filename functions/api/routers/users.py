@@ -72,8 +72,7 @@ def followers(
     """Who follows this user, most recent first."""
     user = app.require_user(user_id)
     page = app.store.followers(user.id, cursor=cursor, limit=per_page)
-    path = urls.api_user(user.id) + "/followers"
-    return _users(page, path, per_page, cursor, me, user.follower_count)
+    return _users(page, urls.api_followers(user.id), per_page, cursor, me, user.follower_count)
 
 
 @router.get(
@@ -88,8 +87,7 @@ def followed(
     """Whom this user follows, most recent first."""
     user = app.require_user(user_id)
     page = app.store.followed(user.id, cursor=cursor, limit=per_page)
-    path = urls.api_user(user.id) + "/followed"
-    return _users(page, path, per_page, cursor, me, user.followed_count)
+    return _users(page, urls.api_followed(user.id), per_page, cursor, me, user.followed_count)
 
 
 @router.put(
