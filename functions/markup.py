@@ -10,6 +10,7 @@ quotes, code): a post is a short message, not a page. Links get
 
 from __future__ import annotations
 
+import functools
 import html
 import threading
 
@@ -78,22 +79,15 @@ def plain_text(safe_html: str) -> str:
     return html.unescape(nh3.clean(safe_html, tags=set()))
 
 
-_identifier: LanguageIdentifier | None = None
-_identifier_lock = threading.Lock()
-
-
+@functools.cache
 def _language_identifier() -> LanguageIdentifier:
     """Loaded on first use (about half a second), not at import: a Lambda
     that never sees a new post never pays for it."""
-    global _identifier
-    with _identifier_lock:
-        if _identifier is None:
-            identifier = LanguageIdentifier.from_model_file(
-                MODEL_FILE, norm_probs=True, min_confidence=MIN_CONFIDENCE
-            )
-            identifier.set_languages(LANGUAGES)
-            _identifier = identifier
-    return _identifier
+    identifier = LanguageIdentifier.from_model_file(
+        MODEL_FILE, norm_probs=True, min_confidence=MIN_CONFIDENCE
+    )
+    identifier.set_languages(LANGUAGES)
+    return identifier
 
 
 def detect_language(text: str) -> str:
