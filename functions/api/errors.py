@@ -87,8 +87,9 @@ def strip_default_validation_errors(app: FastAPI) -> None:
             schema = make_schema()
             for operations in schema["paths"].values():
                 for operation in operations.values():
-                    response = operation["responses"].get("422", {})
-                    if "HTTPValidationError" in str(response.get("content")):
+                    body = operation["responses"].get("422", {}).get("content", {})
+                    model = body.get("application/json", {}).get("schema", {})
+                    if model.get("$ref", "").endswith("/HTTPValidationError"):
                         del operation["responses"]["422"]
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
