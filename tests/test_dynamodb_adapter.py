@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from functions.domain import Conflict, NotFound, Post, User, new_id, utcnow
 from functions.store import InvalidCursor
 from functions.store import dynamodb as adapter
+from functions.store import dynamodb_schema as schema
 from functions.store.dynamodb import (
     EMAIL_PK,
     EMAIL_SK,
@@ -185,7 +186,8 @@ def test_only_post_items_are_in_the_number_indexes(store):
 
 
 def test_explore_range_across_blocks(store, monkeypatch):
-    monkeypatch.setattr(adapter, "EXPLORE_SEQ_BLOCK", 3)
+    monkeypatch.setattr(adapter, "EXPLORE_SEQ_BLOCK", 3)  # the queries
+    monkeypatch.setattr(schema, "EXPLORE_SEQ_BLOCK", 3)  # the items
     ann, bob = make_user(store, "ann"), make_user(store, "bob")
     posts = [post_at(store, [ann, bob][n % 2], 0, f"p{n}") for n in range(8)]
     blocks = {item[GSI3PK]["S"] for item in index_items(store, GSI3)}

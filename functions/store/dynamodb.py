@@ -1,30 +1,6 @@
 """The AWS store: one DynamoDB table (single-table design), boto3's low-level client.
 
-Item layout (keys are strings, except LSI1SK and GSI3SK, which are numbers; `type`
-names the item kind, for the stream handler; GSI1, GSI3 and LSI1 project ALL
-attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC; <block> is
-explore_seq // EXPLORE_SEQ_BLOCK):
-
-| item            | PK                    | SK                   | index keys                      |
-| --------------- | --------------------- | -------------------- | ------------------------------- |
-| user            | `USER#<id>`           | `PROFILE`            | GSI2: `USERS` / `<id>`          |
-| username marker | `USERNAME#<key>`      | `USERNAME`           |                                 |
-| e-mail marker   | `EMAIL#<key>`         | `EMAIL`              |                                 |
-| post            | `USER#<author id>`    | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id,|
-|                 |                       |                      | LSI1: seq (number),             |
-|                 |                       |                      | GSI3: `XSEQ#<block>` /          |
-|                 |                       |                      |       explore_seq (number)      |
-| post pointer    | `POST#<post id>`      | `POST`               |                                 |
-| follow edge     | `USER#<follower>`     | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,   |
-|                 |                       |                      | GSI2: `FOLLOWERS#<followed>`,   |
-|                 |                       |                      | both sorted by the edge id      |
-| timeline entry  | `TL#<reader id>`      | `<post id>`          |                                 |
-| explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
-| explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
-
-Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
-it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
-`explore_seq` (copied into its timeline entries, as every post field is).
+The table's key schema, indexes and item layout are in `dynamodb_schema.py`.
 
 Why it is shaped like this:
 
@@ -110,9 +86,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from ulid import ULID
 
 from ..domain import (
     Conflict,
@@ -129,114 +103,66 @@ from ..domain import (
     username_key,
 )
 from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
+from .dynamodb_schema import (
+    EMAIL_PK,
+    EMAIL_SK,
+    EXPLORE_DIRECTORY_PK,
+    EXPLORE_PK,
+    EXPLORE_SEQ_BLOCK,
+    EXPLORE_SEQ_COUNTER,
+    EXPLORE_SEQ_PK,
+    FOLLOWERS_PK,
+    FOLLOWING_PK,
+    FOLLOWS_SK,
+    GSI1,
+    GSI1PK,
+    GSI1SK,
+    GSI2,
+    GSI2PK,
+    GSI2SK,
+    GSI3,
+    GSI3PK,
+    GSI3SK,
+    LSI1,
+    LSI1SK,
+    PK,
+    POST_REF_PK,
+    POST_REF_SK,
+    POST_SK,
+    SK,
+    TABLE_SCHEMA,
+    THROTTLE_PK,
+    THROTTLE_SK,
+    TIME_TO_LIVE,
+    TIMELINE_PK,
+    TTL_ATTRIBUTE,
+    TYPE,
+    USER_PK,
+    USERNAME_PK,
+    USERNAME_SK,
+    USERS_PK,
+    VALUE,
+    ItemType,
+    counter_key,
+    dump,
+    edge_item,
+    edge_key,
+    email_marker,
+    explore_bucket,
+    load,
+    post_from_item,
+    post_item,
+    post_key,
+    post_ref_item,
+    timeline_item,
+    user_from_item,
+    user_item,
+    user_key,
+    username_marker,
+)
 
-# ------------------------------------------------------------ schema (single source)
-
-PK, SK = "PK", "SK"
-GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
-GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"
-GSI3, GSI3PK, GSI3SK = "GSI3", "GSI3PK", "GSI3SK"  # GSI3SK is a number
-LSI1, LSI1SK = "LSI1", "LSI1SK"  # on PK; LSI1SK is a number
-TTL_ATTRIBUTE = "expires_at"
 ITEM_IS_NEW = f"attribute_not_exists({PK})"
 ITEM_EXISTS = f"attribute_exists({PK})"
-TYPE = "type"  # item kind: see ItemType
-
-USER_PK = "USER#"  # + user id: the user's partition (profile, posts, edges it made)
-USER_SK = "PROFILE"
-USERNAME_PK, USERNAME_SK = "USERNAME#", "USERNAME"  # + domain.username_key
-EMAIL_PK, EMAIL_SK = "EMAIL#", "EMAIL"  # + domain.email_key
-POST_SK = "POST#"  # + post id, in the author's partition
-POST_REF_PK, POST_REF_SK = "POST#", "POST"  # + post id: pointer to the author
-FOLLOWS_SK = "FOLLOWS#"  # + followed id, in the follower's partition
-TIMELINE_PK = "TL#"  # + user id; SK = post id
-EXPLORE_PK = "EXPLORE#"  # + day: GSI1 partition of the posts of that day
-EXPLORE_DIRECTORY_PK = "EXPLORE_BUCKETS"  # SK = day
-FOLLOWING_PK = "FOLLOWING#"  # + follower id: GSI1 partition of its edges
-FOLLOWERS_PK = "FOLLOWERS#"  # + followed id: GSI2 partition of its edges
-USERS_PK = "USERS"  # GSI2 partition of every user
-EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
-EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
-COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
-THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
-THROTTLE_SK = "THROTTLE"
-EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
-VALUE = "value"
-EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
-
-
-class ItemType:
-    USER = "user"
-    USERNAME = "username"
-    EMAIL = "email"
-    POST = "post"
-    POST_REF = "post_ref"
-    EDGE = "edge"
-    TIMELINE = "timeline"
-    EXPLORE_BUCKET = "explore_bucket"
-    COUNTER = "counter"
-    THROTTLE = "throttle"
-
-
-def _key(name: str, kind: str = "S") -> dict[str, str]:
-    return {"AttributeName": name, "AttributeType": kind}
-
-
-TABLE_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        *(_key(n) for n in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK)),
-        _key(GSI3SK, "N"),
-        _key(LSI1SK, "N"),
-    ],
-    "KeySchema": [
-        {"AttributeName": PK, "KeyType": "HASH"},
-        {"AttributeName": SK, "KeyType": "RANGE"},
-    ],
-    # An LSI can only be made with the table, and caps each PK's items
-    # (table + index) at 10 GB: see the module docstring.
-    "LocalSecondaryIndexes": [
-        {
-            "IndexName": LSI1,
-            "KeySchema": [
-                {"AttributeName": PK, "KeyType": "HASH"},
-                {"AttributeName": LSI1SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
-    ],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": GSI1,
-            "KeySchema": [
-                {"AttributeName": GSI1PK, "KeyType": "HASH"},
-                {"AttributeName": GSI1SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
-        {
-            "IndexName": GSI2,
-            "KeySchema": [
-                {"AttributeName": GSI2PK, "KeyType": "HASH"},
-                {"AttributeName": GSI2SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        },
-        {
-            "IndexName": GSI3,
-            "KeySchema": [
-                {"AttributeName": GSI3PK, "KeyType": "HASH"},
-                {"AttributeName": GSI3SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-}
-"""`create_table` kwargs (without TableName); CloudFormation uses the same names,
-except that its StreamSpecification has only StreamViewType."""
-
-TIME_TO_LIVE = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -246,103 +172,9 @@ MAX_ATTEMPTS = 10
 CONDITION_FAILED = "ConditionalCheckFailed"
 RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _dump(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _load(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
-
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-
-
-def explore_bucket(post_id: str) -> str:
-    """The UTC day a post id was made: its explore bucket (same order as the ids)."""
-    return ULID.from_str(post_id).datetime.strftime(EXPLORE_BUCKET_FORMAT)
-
-
-def explore_seq_partition(explore_seq: int) -> str:
-    """The GSI3 partition of a post: its block of EXPLORE_SEQ_BLOCK explore numbers."""
-    return f"{EXPLORE_SEQ_PK}{explore_seq // EXPLORE_SEQ_BLOCK}"
-
-
-def counter_key(name: str) -> dict[str, str]:
-    return {PK: COUNTER_PK + name, SK: COUNTER_SK}
-
-
-def user_key(user_id: str) -> dict[str, str]:
-    return {PK: USER_PK + user_id, SK: USER_SK}
-
-
-def post_key(author_id: str, post_id: str) -> dict[str, str]:
-    return {PK: USER_PK + author_id, SK: POST_SK + post_id}
-
-
-def edge_key(follower_id: str, followed_id: str) -> dict[str, str]:
-    return {PK: USER_PK + follower_id, SK: FOLLOWS_SK + followed_id}
-
-
-def user_from_item(item: dict[str, Any]) -> User:
-    """A User from a deserialized user item (also for stream images)."""
-    return User(
-        id=item["id"],
-        username=item["username"],
-        email=item["email"],
-        password_hash=item["password_hash"],
-        about_me=item.get("about_me", ""),
-        created=parse_time(item["created"]),
-        last_seen=parse_time(item["last_seen"]),
-        token_version=int(item.get("token_version", 0)),
-        post_count=int(item.get("post_count", 0)),
-        follower_count=int(item.get("follower_count", 0)),
-        followed_count=int(item.get("followed_count", 0)),
-        post_seq=int(item.get("post_seq", 0)),
-    )
-
-
-def post_from_item(item: dict[str, Any]) -> Post:
-    """A Post from a deserialized post or timeline item (also for stream images)."""
-    return Post(
-        id=item["id"],
-        author_id=item["author_id"],
-        body=item["body"],
-        body_html=item["body_html"],
-        language=item["language"],
-        timestamp=parse_time(item["timestamp"]),
-        seq=int(item.get("seq", 0)),
-        explore_seq=int(item.get("explore_seq", 0)),
-    )
-
-
-_POST_FIELD_NAMES = (
-    "id",
-    "author_id",
-    "body",
-    "body_html",
-    "language",
-    "timestamp",
-    "seq",
-    "explore_seq",
-)
-
-
-def _post_fields(post: Post) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "author_id": post.author_id,
-        "body": post.body,
-        "body_html": post.body_html,
-        "language": post.language,
-        "timestamp": format_time(post.timestamp),
-        "seq": post.seq,
-        "explore_seq": post.explore_seq,
-    }
 
 
 def _encode_cursor(kind: str, **fields: str) -> str:
@@ -413,9 +245,9 @@ class DynamoStore:
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         response = self.client.get_item(
-            TableName=self.table_name, Key=_dump(key), ConsistentRead=True
+            TableName=self.table_name, Key=dump(key), ConsistentRead=True
         )
-        return _load(response["Item"]) if "Item" in response else None
+        return load(response["Item"]) if "Item" in response else None
 
     def _transact(self, operations: list[dict[str, Any]]) -> list[str] | None:
         """Run one TransactWriteItems; None when it committed, else the cancellation
@@ -437,7 +269,7 @@ class DynamoStore:
         raise AssertionError("unreachable")
 
     def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"Item": _dump(item)}
+        put: dict[str, Any] = {"Item": dump(item)}
         if condition:
             put["ConditionExpression"] = condition
         return {"Put": put}
@@ -452,7 +284,7 @@ class DynamoStore:
             updates.append(
                 {
                     "Update": {
-                        "Key": _dump(user_key(user_id)),
+                        "Key": dump(user_key(user_id)),
                         "UpdateExpression": f"ADD {adds}",
                         "ConditionExpression": ITEM_EXISTS,
                         "ExpressionAttributeNames": names,
@@ -468,7 +300,7 @@ class DynamoStore:
         items: list[dict[str, Any]] = []
         while len(items) < want:
             response = self.client.query(Limit=want - len(items), **kwargs)
-            items.extend(_load(item) for item in response["Items"])
+            items.extend(load(item) for item in response["Items"])
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -481,7 +313,7 @@ class DynamoStore:
             kwargs["Limit"] = page_size
         while True:
             response = self.client.query(**kwargs)
-            yield from (_load(item) for item in response["Items"])
+            yield from (load(item) for item in response["Items"])
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -507,44 +339,17 @@ class DynamoStore:
     # ------------------------------------------------------------ users
 
     def create_user(self, user: User) -> None:
-        item = {
-            **user_key(user.id),
-            TYPE: ItemType.USER,
-            GSI2PK: USERS_PK,
-            GSI2SK: user.id,
-            "id": user.id,
-            "username": user.username,
-            "email": user.email,
-            "password_hash": user.password_hash,
-            "about_me": user.about_me,
-            "created": format_time(user.created),
-            "last_seen": format_time(user.last_seen),
-            "token_version": user.token_version,
-            "post_count": 0,
-            "follower_count": 0,
-            "followed_count": 0,
-            "post_seq": 0,
-        }
+        item = user_item(user)
         new = ITEM_IS_NEW
         codes = self._transact(
             [
                 self._put(item, new),
-                self._put(self._username_marker(user), new),
-                self._put(self._email_marker(user), new),
+                self._put(username_marker(user), new),
+                self._put(email_marker(user), new),
             ]
         )
         if codes:
             raise _conflict(codes, [None, "username", "email"])
-
-    @staticmethod
-    def _username_marker(user: User) -> dict[str, str]:
-        key = USERNAME_PK + username_key(user.username)
-        return {PK: key, SK: USERNAME_SK, TYPE: ItemType.USERNAME, "user_id": user.id}
-
-    @staticmethod
-    def _email_marker(user: User) -> dict[str, str]:
-        key = EMAIL_PK + email_key(user.email)
-        return {PK: key, SK: EMAIL_SK, TYPE: ItemType.EMAIL, "user_id": user.id}
 
     def get_user(self, user_id: str) -> User | None:
         item = self._get(user_key(user_id))
@@ -562,12 +367,12 @@ class DynamoStore:
         ids = list(dict.fromkeys(user_ids))
         users: dict[str, User] = {}
         for start in range(0, len(ids), BATCH_GET_MAX):
-            keys = [_dump(user_key(i)) for i in ids[start : start + BATCH_GET_MAX]]
+            keys = [dump(user_key(i)) for i in ids[start : start + BATCH_GET_MAX]]
             pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
             for attempt in range(MAX_ATTEMPTS):
                 response = self.client.batch_get_item(RequestItems=pending)
                 for item in response["Responses"].get(self.table_name, []):
-                    user = user_from_item(_load(item))
+                    user = user_from_item(load(item))
                     users[user.id] = user
                 pending = response.get("UnprocessedKeys") or {}
                 if not pending:
@@ -604,23 +409,23 @@ class DynamoStore:
             operations: list[dict[str, Any]] = [
                 {
                     "Update": {
-                        "Key": _dump(user_key(user_id)),
+                        "Key": dump(user_key(user_id)),
                         "UpdateExpression": "SET "
                         + ", ".join(f"{name} = :{name}" for name in changes),
                         "ConditionExpression": condition,
-                        "ExpressionAttributeValues": _dump(values),
+                        "ExpressionAttributeValues": dump(values),
                     }
                 }
             ]
             fields: list[str | None] = [None]
             moves = [
-                ("username", username_key, self._username_marker),
-                ("email", email_key, self._email_marker),
+                ("username", username_key, username_marker),
+                ("email", email_key, email_marker),
             ]
             for field, key_of, marker_of in moves:
                 if field in changes and key_of(changes[field]) != key_of(getattr(current, field)):
                     old = marker_of(current)
-                    operations.append({"Delete": {"Key": _dump({PK: old[PK], SK: old[SK]})}})
+                    operations.append({"Delete": {"Key": dump({PK: old[PK], SK: old[SK]})}})
                     operations.append(self._put(marker_of(current.replace(**changes)), ITEM_IS_NEW))
                     fields += [None, field]
             codes = self._transact(operations)
@@ -641,7 +446,7 @@ class DynamoStore:
             limit + 1,
             IndexName=GSI2,
             KeyConditionExpression=condition,
-            ExpressionAttributeValues=_dump(values),
+            ExpressionAttributeValues=dump(values),
         )
         ids = [key[GSI2SK] for key in keys]
         more = len(ids) > limit
@@ -665,22 +470,8 @@ class DynamoStore:
         post = post.replace(seq=seq, explore_seq=explore_seq)
         bucket = explore_bucket(post.id)
         self._ensure_bucket(bucket)
-        item = {
-            **post_key(post.author_id, post.id),
-            TYPE: ItemType.POST,
-            GSI1PK: EXPLORE_PK + bucket,
-            GSI1SK: post.id,
-            LSI1SK: post.seq,
-            GSI3PK: explore_seq_partition(post.explore_seq),
-            GSI3SK: post.explore_seq,
-            **_post_fields(post),
-        }
-        ref = {
-            PK: POST_REF_PK + post.id,
-            SK: POST_REF_SK,
-            TYPE: ItemType.POST_REF,
-            "author_id": post.author_id,
-        }
+        item = post_item(post)
+        ref = post_ref_item(post)
         new = ITEM_IS_NEW
         codes = self._transact(
             [
@@ -695,8 +486,7 @@ class DynamoStore:
             raise Conflict("This post already exists.")
         audience = [post.author_id, *self._follower_ids(post.author_id)]
         self._batch_write(
-            {"PutRequest": {"Item": _dump(self._timeline_item(reader, post))}}
-            for reader in audience
+            {"PutRequest": {"Item": dump(timeline_item(reader, post))}} for reader in audience
         )
         return post
 
@@ -706,7 +496,7 @@ class DynamoStore:
         is missing). Retried while a transaction holds the item."""
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _dump(key),
+            "Key": dump(key),
             "UpdateExpression": "ADD #v :one",
             "ExpressionAttributeNames": {"#v": attribute},
             "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -735,24 +525,14 @@ class DynamoStore:
         """List the day in the explore directory (once per process: it never goes away)."""
         if bucket not in self._known_buckets:
             item = {PK: EXPLORE_DIRECTORY_PK, SK: bucket, TYPE: ItemType.EXPLORE_BUCKET}
-            self.client.put_item(TableName=self.table_name, Item=_dump(item))
+            self.client.put_item(TableName=self.table_name, Item=dump(item))
             self._known_buckets.add(bucket)
-
-    @staticmethod
-    def _timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]:
-        fields = _post_fields(post) if isinstance(post, Post) else post
-        return {
-            PK: TIMELINE_PK + reader_id,
-            SK: fields["id"],
-            TYPE: ItemType.TIMELINE,
-            **{name: fields[name] for name in _POST_FIELD_NAMES},
-        }
 
     def _follower_ids(self, user_id: str) -> Iterator[str]:
         for key in self._query_all(
             IndexName=GSI2,
             KeyConditionExpression=f"{GSI2PK} = :pk",
-            ExpressionAttributeValues=_dump({":pk": FOLLOWERS_PK + user_id}),
+            ExpressionAttributeValues=dump({":pk": FOLLOWERS_PK + user_id}),
         ):
             yield key[PK].removeprefix(USER_PK)
 
@@ -762,7 +542,7 @@ class DynamoStore:
             kwargs["ProjectionExpression"] = projection
         return self._query_all(
             KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
-            ExpressionAttributeValues=_dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
+            ExpressionAttributeValues=dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
             **kwargs,
         )
 
@@ -779,11 +559,11 @@ class DynamoStore:
             [
                 {
                     "Delete": {
-                        "Key": _dump(post_key(post.author_id, post.id)),
+                        "Key": dump(post_key(post.author_id, post.id)),
                         "ConditionExpression": ITEM_EXISTS,
                     }
                 },
-                {"Delete": {"Key": _dump({PK: POST_REF_PK + post.id, SK: POST_REF_SK})}},
+                {"Delete": {"Key": dump({PK: POST_REF_PK + post.id, SK: POST_REF_SK})}},
                 *self._counters({post.author_id: {"post_count": -1}}),
             ]
         )
@@ -791,7 +571,7 @@ class DynamoStore:
             return None  # someone else deleted it first
         audience = [post.author_id, *self._follower_ids(post.author_id)]
         self._batch_write(
-            {"DeleteRequest": {"Key": _dump({PK: TIMELINE_PK + reader, SK: post.id})}}
+            {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + reader, SK: post.id})}}
             for reader in audience
         )
         return post
@@ -808,11 +588,11 @@ class DynamoStore:
         kwargs: dict[str, Any] = {}
         if cursor:
             after = _decode_cursor(cursor, "posts", k=ULID_RE)["k"]
-            kwargs["ExclusiveStartKey"] = _dump(post_key(user_id, after))
+            kwargs["ExclusiveStartKey"] = dump(post_key(user_id, after))
         items = self._query(
             limit + 1,
             KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
-            ExpressionAttributeValues=_dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
+            ExpressionAttributeValues=dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
             **kwargs,
         )
         return self._post_page(items, limit, "posts")
@@ -834,7 +614,7 @@ class DynamoStore:
                 limit + 1 - len(items),
                 IndexName=GSI1,
                 KeyConditionExpression=condition,
-                ExpressionAttributeValues=_dump(values),
+                ExpressionAttributeValues=dump(values),
             )
             if len(items) > limit:
                 break
@@ -855,7 +635,7 @@ class DynamoStore:
         for item in self._query_all(
             page_size=20,
             KeyConditionExpression=condition,
-            ExpressionAttributeValues=_dump(values),
+            ExpressionAttributeValues=dump(values),
             ConsistentRead=True,
         ):
             yield item[SK]
@@ -867,7 +647,7 @@ class DynamoStore:
         items = self._query_all(
             IndexName=LSI1,
             KeyConditionExpression=f"{PK} = :pk AND {LSI1SK} BETWEEN :first AND :last",
-            ExpressionAttributeValues=_dump(
+            ExpressionAttributeValues=dump(
                 {":pk": USER_PK + user_id, ":first": first, ":last": last}
             ),
             ConsistentRead=True,
@@ -885,7 +665,7 @@ class DynamoStore:
             items = self._query_all(
                 IndexName=GSI3,
                 KeyConditionExpression=f"{GSI3PK} = :pk AND {GSI3SK} BETWEEN :first AND :last",
-                ExpressionAttributeValues=_dump(
+                ExpressionAttributeValues=dump(
                     {
                         ":pk": f"{EXPLORE_SEQ_PK}{block}",
                         ":first": max(first, block * EXPLORE_SEQ_BLOCK),
@@ -909,25 +689,14 @@ class DynamoStore:
             values[":k"] = _decode_cursor(cursor, "feed", k=ULID_RE)["k"]
             condition += f" AND {SK} < :k"
         items = self._query(
-            limit + 1, KeyConditionExpression=condition, ExpressionAttributeValues=_dump(values)
+            limit + 1, KeyConditionExpression=condition, ExpressionAttributeValues=dump(values)
         )
         return self._post_page(items, limit, "feed")
 
     # ------------------------------------------------------------ follows
 
     def follow(self, follower_id: str, followed_id: str) -> bool:
-        edge_id = new_id()
-        edge = {
-            **edge_key(follower_id, followed_id),
-            TYPE: ItemType.EDGE,
-            GSI1PK: FOLLOWING_PK + follower_id,
-            GSI1SK: edge_id,
-            GSI2PK: FOLLOWERS_PK + followed_id,
-            GSI2SK: edge_id,
-            "id": edge_id,
-            "follower_id": follower_id,
-            "followed_id": followed_id,
-        }
+        edge = edge_item(follower_id, followed_id, new_id())
         codes = self._transact(
             [
                 self._put(edge, ITEM_IS_NEW),
@@ -940,7 +709,7 @@ class DynamoStore:
             return False  # the edge was there already
         if follower_id != followed_id:
             self._batch_write(
-                {"PutRequest": {"Item": _dump(self._timeline_item(follower_id, item))}}
+                {"PutRequest": {"Item": dump(timeline_item(follower_id, item))}}
                 for item in self._posts_of(followed_id)
             )
         return True
@@ -950,7 +719,7 @@ class DynamoStore:
             [
                 {
                     "Delete": {
-                        "Key": _dump(edge_key(follower_id, followed_id)),
+                        "Key": dump(edge_key(follower_id, followed_id)),
                         "ConditionExpression": ITEM_EXISTS,
                     }
                 },
@@ -961,7 +730,7 @@ class DynamoStore:
             return False
         if follower_id != followed_id:  # one's own posts stay in one's feed
             self._batch_write(
-                {"DeleteRequest": {"Key": _dump({PK: TIMELINE_PK + follower_id, SK: item["id"]})}}
+                {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + follower_id, SK: item["id"]})}}
                 for item in self._posts_of(followed_id, projection="id")
             )
         return True
@@ -982,7 +751,7 @@ class DynamoStore:
             limit + 1,
             IndexName=index,
             KeyConditionExpression=condition,
-            ExpressionAttributeValues=_dump(values),
+            ExpressionAttributeValues=dump(values),
         )
         more = len(edges) > limit
         edges = edges[:limit]
@@ -1029,14 +798,14 @@ class DynamoStore:
             try:  # a failure inside the current window
                 response = self.client.update_item(
                     TableName=self.table_name,
-                    Key=_dump(self._throttle_key(key)),
+                    Key=dump(self._throttle_key(key)),
                     UpdateExpression="ADD #c :one",
                     ConditionExpression=f"{ITEM_EXISTS} AND #u > :now",
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=_dump({":one": 1, ":now": format_time(now)}),
+                    ExpressionAttributeValues=dump({":one": 1, ":now": format_time(now)}),
                     ReturnValues="ALL_NEW",
                 )
-                item = _load(response["Attributes"])
+                item = load(response["Attributes"])
                 return Throttle(int(item["count"]), parse_time(item["until"]))
             except errors.ConditionalCheckFailedException:
                 pass
@@ -1051,10 +820,10 @@ class DynamoStore:
             try:  # the first failure of a new window (unless another writer won)
                 self.client.put_item(
                     TableName=self.table_name,
-                    Item=_dump(item),
+                    Item=dump(item),
                     ConditionExpression=f"{ITEM_IS_NEW} OR #u <= :now",
                     ExpressionAttributeNames={"#u": "until"},
-                    ExpressionAttributeValues=_dump({":now": format_time(now)}),
+                    ExpressionAttributeValues=dump({":now": format_time(now)}),
                 )
                 return Throttle(1, until)
             except errors.ConditionalCheckFailedException:
@@ -1068,7 +837,7 @@ class DynamoStore:
         return Throttle(int(item["count"]), parse_time(item["until"]))
 
     def clear_login_failures(self, key: str) -> None:
-        self.client.delete_item(TableName=self.table_name, Key=_dump(self._throttle_key(key)))
+        self.client.delete_item(TableName=self.table_name, Key=dump(self._throttle_key(key)))
 
 
 def _edge_deltas(follower_id: str, followed_id: str, delta: int) -> dict[str, dict[str, int]]:

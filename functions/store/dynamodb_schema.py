@@ -1,0 +1,335 @@
+"""The DynamoDB table: its key schema, indexes and item layout, in one place.
+
+The store adapter (`dynamodb.py`), the stream decoder (`functions.stream`) and
+the SAM template's test all read this module, so the table they describe is
+the same table.
+
+Item layout (keys are strings, except LSI1SK and GSI3SK, which are numbers; `type`
+names the item kind, for the stream handler; GSI1, GSI3 and LSI1 project ALL
+attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC; <block> is
+explore_seq // EXPLORE_SEQ_BLOCK):
+
+| item            | PK                    | SK                   | index keys                      |
+| --------------- | --------------------- | -------------------- | ------------------------------- |
+| user            | `USER#<id>`           | `PROFILE`            | GSI2: `USERS` / `<id>`          |
+| username marker | `USERNAME#<key>`      | `USERNAME`           |                                 |
+| e-mail marker   | `EMAIL#<key>`         | `EMAIL`              |                                 |
+| post            | `USER#<author id>`    | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id,|
+|                 |                       |                      | LSI1: seq (number),             |
+|                 |                       |                      | GSI3: `XSEQ#<block>` /          |
+|                 |                       |                      |       explore_seq (number)      |
+| post pointer    | `POST#<post id>`      | `POST`               |                                 |
+| follow edge     | `USER#<follower>`     | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,   |
+|                 |                       |                      | GSI2: `FOLLOWERS#<followed>`,   |
+|                 |                       |                      | both sorted by the edge id      |
+| timeline entry  | `TL#<reader id>`      | `<post id>`          |                                 |
+| explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
+| explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
+
+Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
+it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
+`explore_seq` (copied into its timeline entries, as every post field is).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from ulid import ULID
+
+from ..domain import Post, User, email_key, format_time, parse_time, username_key
+
+PK, SK = "PK", "SK"
+GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
+GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"
+GSI3, GSI3PK, GSI3SK = "GSI3", "GSI3PK", "GSI3SK"  # GSI3SK is a number
+LSI1, LSI1SK = "LSI1", "LSI1SK"  # on PK; LSI1SK is a number
+TTL_ATTRIBUTE = "expires_at"
+TYPE = "type"  # item kind: see ItemType
+
+USER_PK = "USER#"  # + user id: the user's partition (profile, posts, edges it made)
+USER_SK = "PROFILE"
+USERNAME_PK, USERNAME_SK = "USERNAME#", "USERNAME"  # + domain.username_key
+EMAIL_PK, EMAIL_SK = "EMAIL#", "EMAIL"  # + domain.email_key
+POST_SK = "POST#"  # + post id, in the author's partition
+POST_REF_PK, POST_REF_SK = "POST#", "POST"  # + post id: pointer to the author
+FOLLOWS_SK = "FOLLOWS#"  # + followed id, in the follower's partition
+TIMELINE_PK = "TL#"  # + user id; SK = post id
+EXPLORE_PK = "EXPLORE#"  # + day: GSI1 partition of the posts of that day
+EXPLORE_DIRECTORY_PK = "EXPLORE_BUCKETS"  # SK = day
+FOLLOWING_PK = "FOLLOWING#"  # + follower id: GSI1 partition of its edges
+FOLLOWERS_PK = "FOLLOWERS#"  # + followed id: GSI2 partition of its edges
+USERS_PK = "USERS"  # GSI2 partition of every user
+EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
+EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
+COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
+THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
+THROTTLE_SK = "THROTTLE"
+EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
+VALUE = "value"
+EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
+
+
+class ItemType:
+    USER = "user"
+    USERNAME = "username"
+    EMAIL = "email"
+    POST = "post"
+    POST_REF = "post_ref"
+    EDGE = "edge"
+    TIMELINE = "timeline"
+    EXPLORE_BUCKET = "explore_bucket"
+    COUNTER = "counter"
+    THROTTLE = "throttle"
+
+
+def _key(name: str, kind: str = "S") -> dict[str, str]:
+    return {"AttributeName": name, "AttributeType": kind}
+
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        *(_key(n) for n in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK)),
+        _key(GSI3SK, "N"),
+        _key(LSI1SK, "N"),
+    ],
+    "KeySchema": [
+        {"AttributeName": PK, "KeyType": "HASH"},
+        {"AttributeName": SK, "KeyType": "RANGE"},
+    ],
+    # An LSI can only be made with the table, and caps each PK's items
+    # (table + index) at 10 GB: see the module docstring.
+    "LocalSecondaryIndexes": [
+        {
+            "IndexName": LSI1,
+            "KeySchema": [
+                {"AttributeName": PK, "KeyType": "HASH"},
+                {"AttributeName": LSI1SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": GSI1,
+            "KeySchema": [
+                {"AttributeName": GSI1PK, "KeyType": "HASH"},
+                {"AttributeName": GSI1SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        {
+            "IndexName": GSI2,
+            "KeySchema": [
+                {"AttributeName": GSI2PK, "KeyType": "HASH"},
+                {"AttributeName": GSI2SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+        {
+            "IndexName": GSI3,
+            "KeySchema": [
+                {"AttributeName": GSI3PK, "KeyType": "HASH"},
+                {"AttributeName": GSI3SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+}
+"""`create_table` kwargs (without TableName); CloudFormation uses the same names,
+except that its StreamSpecification has only StreamViewType."""
+
+TIME_TO_LIVE = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def explore_bucket(post_id: str) -> str:
+    """The UTC day a post id was made: its explore bucket (same order as the ids)."""
+    return ULID.from_str(post_id).datetime.strftime(EXPLORE_BUCKET_FORMAT)
+
+
+def explore_seq_partition(explore_seq: int) -> str:
+    """The GSI3 partition of a post: its block of EXPLORE_SEQ_BLOCK explore numbers."""
+    return f"{EXPLORE_SEQ_PK}{explore_seq // EXPLORE_SEQ_BLOCK}"
+
+
+def counter_key(name: str) -> dict[str, str]:
+    return {PK: COUNTER_PK + name, SK: COUNTER_SK}
+
+
+def user_key(user_id: str) -> dict[str, str]:
+    return {PK: USER_PK + user_id, SK: USER_SK}
+
+
+def post_key(author_id: str, post_id: str) -> dict[str, str]:
+    return {PK: USER_PK + author_id, SK: POST_SK + post_id}
+
+
+def edge_key(follower_id: str, followed_id: str) -> dict[str, str]:
+    return {PK: USER_PK + follower_id, SK: FOLLOWS_SK + followed_id}
+
+
+def user_from_item(item: dict[str, Any]) -> User:
+    """A User from a deserialized user item (also for stream images)."""
+    return User(
+        id=item["id"],
+        username=item["username"],
+        email=item["email"],
+        password_hash=item["password_hash"],
+        about_me=item.get("about_me", ""),
+        created=parse_time(item["created"]),
+        last_seen=parse_time(item["last_seen"]),
+        token_version=int(item.get("token_version", 0)),
+        post_count=int(item.get("post_count", 0)),
+        follower_count=int(item.get("follower_count", 0)),
+        followed_count=int(item.get("followed_count", 0)),
+        post_seq=int(item.get("post_seq", 0)),
+    )
+
+
+def post_from_item(item: dict[str, Any]) -> Post:
+    """A Post from a deserialized post or timeline item (also for stream images)."""
+    return Post(
+        id=item["id"],
+        author_id=item["author_id"],
+        body=item["body"],
+        body_html=item["body_html"],
+        language=item["language"],
+        timestamp=parse_time(item["timestamp"]),
+        seq=int(item.get("seq", 0)),
+        explore_seq=int(item.get("explore_seq", 0)),
+    )
+
+
+POST_FIELD_NAMES = (
+    "id",
+    "author_id",
+    "body",
+    "body_html",
+    "language",
+    "timestamp",
+    "seq",
+    "explore_seq",
+)
+
+
+def post_fields(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "author_id": post.author_id,
+        "body": post.body,
+        "body_html": post.body_html,
+        "language": post.language,
+        "timestamp": format_time(post.timestamp),
+        "seq": post.seq,
+        "explore_seq": post.explore_seq,
+    }
+
+
+# ------------------------------------------------------------ items
+
+
+def user_item(user: User) -> dict[str, Any]:
+    """A new user's item (its counters start at 0; the store keeps them)."""
+    return {
+        **user_key(user.id),
+        TYPE: ItemType.USER,
+        GSI2PK: USERS_PK,
+        GSI2SK: user.id,
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "password_hash": user.password_hash,
+        "about_me": user.about_me,
+        "created": format_time(user.created),
+        "last_seen": format_time(user.last_seen),
+        "token_version": user.token_version,
+        "post_count": 0,
+        "follower_count": 0,
+        "followed_count": 0,
+        "post_seq": 0,
+    }
+
+
+def username_marker(user: User) -> dict[str, str]:
+    key = USERNAME_PK + username_key(user.username)
+    return {PK: key, SK: USERNAME_SK, TYPE: ItemType.USERNAME, "user_id": user.id}
+
+
+def email_marker(user: User) -> dict[str, str]:
+    key = EMAIL_PK + email_key(user.email)
+    return {PK: key, SK: EMAIL_SK, TYPE: ItemType.EMAIL, "user_id": user.id}
+
+
+def post_item(post: Post) -> dict[str, Any]:
+    """A numbered post in its author's partition, with its three index keys."""
+    return {
+        **post_key(post.author_id, post.id),
+        TYPE: ItemType.POST,
+        GSI1PK: EXPLORE_PK + explore_bucket(post.id),
+        GSI1SK: post.id,
+        LSI1SK: post.seq,
+        GSI3PK: explore_seq_partition(post.explore_seq),
+        GSI3SK: post.explore_seq,
+        **post_fields(post),
+    }
+
+
+def post_ref_item(post: Post) -> dict[str, str]:
+    """The pointer from a post id to its author's partition."""
+    key = {PK: POST_REF_PK + post.id, SK: POST_REF_SK}
+    return {**key, TYPE: ItemType.POST_REF, "author_id": post.author_id}
+
+
+def edge_item(follower_id: str, followed_id: str, edge_id: str) -> dict[str, str]:
+    """One follow edge, listed both ways (GSI1: whom one follows; GSI2: who follows one)."""
+    return {
+        **edge_key(follower_id, followed_id),
+        TYPE: ItemType.EDGE,
+        GSI1PK: FOLLOWING_PK + follower_id,
+        GSI1SK: edge_id,
+        GSI2PK: FOLLOWERS_PK + followed_id,
+        GSI2SK: edge_id,
+        "id": edge_id,
+        "follower_id": follower_id,
+        "followed_id": followed_id,
+    }
+
+
+def timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]:
+    """A copy of a post in a reader's home feed."""
+    fields = post_fields(post) if isinstance(post, Post) else post
+    return {
+        PK: TIMELINE_PK + reader_id,
+        SK: fields["id"],
+        TYPE: ItemType.TIMELINE,
+        **{name: fields[name] for name in POST_FIELD_NAMES},
+    }
+
+
+# ------------------------------------------------------------ the stream
+
+PAGE_ITEM_TYPES = (ItemType.USER, ItemType.POST, ItemType.EDGE)
+"""The item kinds whose changes can touch a page; every other kind (markers,
+timeline copies, counters, throttle rows, the explore directory) touches none."""
+
+STREAM_FILTERS: list[dict[str, Any]] = [
+    {"dynamodb": {"NewImage": {TYPE: {"S": list(PAGE_ITEM_TYPES)}}}},
+    {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {TYPE: {"S": list(PAGE_ITEM_TYPES)}}}},
+]
+"""The render function's event source mapping filters (Lambda event filtering
+patterns, OR-ed): inserts and updates of page items, and their removals. The
+template's FilterCriteria must equal these (a test compares them)."""
