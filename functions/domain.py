@@ -236,43 +236,74 @@ class Counts:
 
 
 # ---------------------------------------------------------------- events
-# What a write use case changed. The site build maps each to the pages it
-# touches; on AWS the DynamoDB stream delivers the same facts.
+# What a write use case changed: ids, numbers and names, exactly what the page
+# model needs to tell the pages a change touches, so that an event is cheap to
+# make (no store reads) and can be rebuilt from a DynamoDB stream record
+# (`functions.stream`). The site build maps each to the pages it touches.
 
 
 @dataclass(frozen=True)
 class PostCreated:
-    post: Post
-    author: User
+    post_id: str
+    author_id: str
+    seq: int
+    explore_seq: int
+
+    @classmethod
+    def of(cls, post: Post) -> PostCreated:
+        return cls(post.id, post.author_id, post.seq, post.explore_seq)
 
 
 @dataclass(frozen=True)
 class PostDeleted:
-    post: Post
-    author: User
+    post_id: str
+    author_id: str
+    seq: int
+    explore_seq: int
+
+    @classmethod
+    def of(cls, post: Post) -> PostDeleted:
+        return cls(post.id, post.author_id, post.seq, post.explore_seq)
 
 
 @dataclass(frozen=True)
 class UserCreated:
-    user: User
+    user_id: str
 
 
 @dataclass(frozen=True)
 class UserUpdated:
-    user: User
-    previous: User
+    """A change of what pages show about a user. `shown_everywhere` when the
+    name or the avatar (the e-mail's Gravatar) changed: every page with the
+    user's posts shows those; about me and last seen are on the profile only."""
+
+    user_id: str
+    username: str
+    previous_username: str
+    shown_everywhere: bool
+    post_seq: int  # the user's posts are numbered 1..post_seq
+
+    @classmethod
+    def of(cls, user: User, previous: User) -> UserUpdated:
+        return cls(
+            user.id,
+            user.username,
+            previous.username,
+            (user.username, user.email) != (previous.username, previous.email),
+            user.post_seq,
+        )
 
 
 @dataclass(frozen=True)
 class Followed:
-    follower: User
-    followed: User
+    follower_id: str
+    followed_id: str
 
 
 @dataclass(frozen=True)
 class Unfollowed:
-    follower: User
-    followed: User
+    follower_id: str
+    followed_id: str
 
 
 Event = PostCreated | PostDeleted | UserCreated | UserUpdated | Followed | Unfollowed

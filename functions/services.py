@@ -81,9 +81,8 @@ class Microblog:
         validate_password(password)
         user = User.new(username, email, auth.hash_password(password))
         self.store.create_user(user)
-        user = self.require_user(user.id)
-        self._emit(UserCreated(user))
-        return user
+        self._emit(UserCreated(user.id))
+        return self.require_user(user.id)
 
     def log_in(self, username: str, password: str, address: str) -> User | None:
         """`authenticate`, throttled per account and per client address; the
@@ -114,7 +113,7 @@ class Microblog:
             return user
         try:
             updated = self.store.update_user(user.id, {"last_seen": now})
-            self._emit(UserUpdated(updated, user))
+            self._emit(UserUpdated.of(updated, user))
         except Exception:
             log.exception("could not record last_seen for %s", user.id)
             return user
@@ -170,7 +169,7 @@ class Microblog:
 
     def create_post(self, author: User, body: str) -> Post:
         post = self.store.create_post(new_post(author.id, body))
-        self._emit(PostCreated(post, self.require_user(author.id)))
+        self._emit(PostCreated.of(post))
         return post
 
     def require_post(self, post_id: str) -> Post:
@@ -185,7 +184,7 @@ class Microblog:
         if post.author_id != user.id:
             raise Forbidden("You can only delete your own posts.")
         if self.store.delete_post(post.id) is not None:
-            self._emit(PostDeleted(post, self.require_user(user.id)))
+            self._emit(PostDeleted.of(post))
 
     # ------------------------------------------------------------ profile
 
@@ -210,7 +209,7 @@ class Microblog:
             return previous
         updated = self.store.update_user(user.id, changes)
         if updated != previous:
-            self._emit(UserUpdated(updated, previous))
+            self._emit(UserUpdated.of(updated, previous))
         return updated
 
     # ------------------------------------------------------------ follows
@@ -221,7 +220,7 @@ class Microblog:
             raise BadRequest("You cannot follow yourself!")
         target = self.require_user(target_id)
         if self.store.follow(user.id, target.id):
-            self._emit(Followed(self.require_user(user.id), self.require_user(target.id)))
+            self._emit(Followed(user.id, target.id))
         return target
 
     def unfollow(self, user: User, target_id: str) -> User:
@@ -230,5 +229,5 @@ class Microblog:
             raise BadRequest("You cannot unfollow yourself!")
         target = self.require_user(target_id)
         if self.store.unfollow(user.id, target.id):
-            self._emit(Unfollowed(self.require_user(user.id), self.require_user(target.id)))
+            self._emit(Unfollowed(user.id, target.id))
         return target

@@ -22,7 +22,6 @@ from ..domain import (
     PostCreated,
     PostDeleted,
     Unfollowed,
-    User,
     UserCreated,
     UserUpdated,
 )
@@ -191,10 +190,11 @@ def fixed_pages(content_slugs: Iterable[str]) -> Iterator[PageRef]:
     yield from (Content(slug) for slug in content_slugs)
 
 
-def user_pages(user: User) -> Iterator[PageRef]:
-    yield Profile(user.id)
-    yield UserFeed(user.id)
-    yield from (ProfileArchive(user.id, k) for k in range(1, page_count(user.post_seq) + 1))
+def user_pages(user_id: str, post_seq: int) -> Iterator[PageRef]:
+    """A user's profile, feed and archive pages (posts numbered 1..post_seq)."""
+    yield Profile(user_id)
+    yield UserFeed(user_id)
+    yield from (ProfileArchive(user_id, k) for k in range(1, page_count(post_seq) + 1))
 
 
 def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]:
@@ -204,7 +204,7 @@ def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]
     yield from (ExploreArchive(k) for k in range(1, page_count(last) + 1))
     yield from (SitemapPosts(c) for c in range(sitemap_chunk_count(last)))
     for user in data.all_users():
-        yield from user_pages(user)
+        yield from user_pages(user.id, user.post_seq)
     yield from (Permalink(post.id) for post in data.all_posts())
 
 
@@ -216,43 +216,44 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     set, whatever the size of the corpus (a new post: at most 9 files); only
     a username or e-mail change, which is rare, reaches all of a user's pages."""
     match event:
-        case PostCreated(post=post, author=author) | PostDeleted(post=post, author=author):
+        case PostCreated() | PostDeleted():
             pages = {
-                Permalink(post.id),
-                Profile(author.id),
-                ProfileArchive(author.id, page_number(post.seq)),
-                UserFeed(author.id),
+                Permalink(event.post_id),
+                Profile(event.author_id),
+                ProfileArchive(event.author_id, page_number(event.seq)),
+                UserFeed(event.author_id),
                 Explore(),
-                ExploreArchive(page_number(post.explore_seq)),
+                ExploreArchive(page_number(event.explore_seq)),
                 ExploreFeed(),
-                SitemapPosts(sitemap_chunk(post.explore_seq)),
+                SitemapPosts(sitemap_chunk(event.explore_seq)),
             }
-            if isinstance(event, PostCreated) and post.explore_seq % SITEMAP_CHUNK == 1:
+            if isinstance(event, PostCreated) and event.explore_seq % SITEMAP_CHUNK == 1:
                 pages.add(SitemapIndex())  # the first post of a new sitemap chunk
             return pages
-        case UserCreated(user=user):
-            return {Profile(user.id), UserFeed(user.id)}
-        case UserUpdated(user=user, previous=previous):
-            if (user.username, user.email) == (previous.username, previous.email):
-                return {Profile(user.id)}  # about me, last seen: the index only
-            return _everywhere_shown(user, previous, data)
-        case Followed(follower=a, followed=b) | Unfollowed(follower=a, followed=b):
-            return {Profile(a.id), Profile(b.id)}
+        case UserCreated(user_id=user_id):
+            return {Profile(user_id), UserFeed(user_id)}
+        case UserUpdated(shown_everywhere=False):
+            return {Profile(event.user_id)}  # about me, last seen: the index only
+        case UserUpdated():
+            return _everywhere_shown(event, data)
+        case Followed(follower_id=a, followed_id=b) | Unfollowed(follower_id=a, followed_id=b):
+            return {Profile(a), Profile(b)}
     raise TypeError(f"not a change event: {event!r}")
 
 
-def _everywhere_shown(user: User, previous: User, data: SiteData) -> set[PageRef]:
+def _everywhere_shown(event: UserUpdated, data: SiteData) -> set[PageRef]:
     """Every page that shows the user's name or avatar; after a rename, the
     old addresses redirect to the new ones."""
-    pages: set[PageRef] = {Explore(), ExploreFeed(), *user_pages(user)}
-    for post in data.posts_by_seq(user.id, 1, user.post_seq):
+    user_id = event.user_id
+    pages: set[PageRef] = {Explore(), ExploreFeed(), *user_pages(user_id, event.post_seq)}
+    for post in data.posts_by_seq(user_id, 1, event.post_seq):
         pages.add(Permalink(post.id))
         pages.add(ExploreArchive(page_number(post.explore_seq)))
         pages.add(SitemapPosts(sitemap_chunk(post.explore_seq)))
-    if user.username != previous.username:
-        old, new = previous.username, user.username
+    if event.username != event.previous_username:
+        old, new = event.previous_username, event.username
         pages.add(Redirect(urls.user_page(old), urls.user_page(new)))
-        for k in range(1, page_count(user.post_seq) + 1):
+        for k in range(1, page_count(event.post_seq) + 1):
             pages.add(Redirect(urls.user_archive(old, k), urls.user_archive(new, k)))
         pages.add(Gone(urls.user_feed(old)))
     return pages
