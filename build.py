@@ -6,26 +6,25 @@
     python build.py seed --users N --posts M   deterministic demo data, through the store
     python build.py publish [--bucket B] [--distribution D]   full build straight to S3
 
-Settings come from the environment (see README): STORE, TABLE_NAME,
-AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR, SITE_DIR, SITE_URL, SECRET_KEY, SITE_BUCKET,
-DISTRIBUTION_ID.
+Settings come from the environment, read once (see README and
+functions/config.py): STORE, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR,
+SITE_DIR, SITE_URL, SECRET_KEY, SITE_BUCKET, SITE_PREFIX, DISTRIBUTION_ID.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import os
+import dataclasses
 import sys
 
 from functions.config import Settings
 
 
 def build(args: argparse.Namespace) -> int:
-    from functions.config import open_store
     from functions.local import local_builder
+    from functions.wiring import open_store
 
-    settings = Settings()
+    settings = Settings.from_env()
     store = open_store(settings, create=True)
     stats = local_builder(settings, store, workers=getattr(args, "workers", None)).build_all(
         progress=True
@@ -35,10 +34,10 @@ def build(args: argparse.Namespace) -> int:
 
 
 def seed(args: argparse.Namespace) -> int:
-    from functions.config import open_store
     from functions.seed import seed as seed_store
+    from functions.wiring import open_store
 
-    settings = Settings()
+    settings = Settings.from_env()
     store = open_store(settings, create=True)
     stats = seed_store(store, args.users, args.posts, seed=args.seed)
     print(
@@ -49,25 +48,22 @@ def seed(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    from functions.config import make_renderer, open_store
     from functions.sitegen.builder import SiteBuilder
-    from functions.sitegen.s3 import S3Publisher
+    from functions.wiring import make_renderer, open_store, s3_publisher
 
-    bucket = args.bucket or os.environ.get("SITE_BUCKET")
-    if not bucket:
+    settings = Settings.from_env()
+    settings = dataclasses.replace(
+        settings,
+        site_bucket=args.bucket or settings.site_bucket,
+        distribution_id=args.distribution or settings.distribution_id,
+    )
+    if not settings.site_bucket:
         print("publish: give --bucket or set SITE_BUCKET", file=sys.stderr)
         return 2
-    make_publisher = functools.partial(
-        S3Publisher,
-        bucket,
-        prefix=os.environ.get("SITE_PREFIX", ""),
-        distribution_id=args.distribution or os.environ.get("DISTRIBUTION_ID") or None,
-    )
-    settings = Settings()
     store = open_store(settings)
-    builder = SiteBuilder(store, make_renderer(settings), make_publisher, args.workers)
+    builder = SiteBuilder(store, make_renderer(settings), s3_publisher(settings), args.workers)
     stats = builder.build_all(progress=True)
-    print(f"Published to s3://{bucket}: {stats.summary()}")
+    print(f"Published to s3://{settings.site_bucket}: {stats.summary()}")
     return 0
 
 
@@ -76,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from functions.local import create_local_app
 
-    settings = Settings()
+    settings = Settings.from_env()
     app = create_local_app(settings)
     print(f"Microblog on http://{args.host}:{args.port}/ (store: {settings.store})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -76,7 +76,7 @@ def measure(users: int, posts: int) -> dict:
     try:
         os.environ["VAR_DIR"] = str(work / "var")
         os.environ["SITE_DIR"] = str(work / "site")
-        settings = Settings()
+        settings = Settings.from_env()
         store = SQLiteStore(settings.database)
         started = time.perf_counter()
         seed(store, users, posts, progress=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import jwt
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -39,16 +40,19 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-# A hash of a password nobody has, checked when there is no such user, so an
-# unknown username costs the same time as a wrong password.
-_NOBODY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+@cache
+def _nobody_hash() -> str:
+    """A hash of a password nobody has, checked when there is no such user, so
+    an unknown username costs the same time as a wrong password. Made on first
+    use, not at import: hashing is slow on purpose, and a cold start need not pay."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def check_password(user: User | None, password: str) -> bool:
     """True when `user` exists and `password` is theirs; takes the same
     time whether or not the user exists."""
     if user is None:
-        check_password_hash(_NOBODY_HASH, password)
+        check_password_hash(_nobody_hash(), password)
         return False
     return check_password_hash(user.password_hash, password)
 

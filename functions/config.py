@@ -1,101 +1,148 @@
-"""Settings from the environment, and the objects they select (store, secret key).
+"""Settings: the environment, read once into one object.
 
-Locally everything defaults to folders of the checkout: `var/` for run data,
-`site/` for the built pages. On AWS the same names come from the Lambda
-environment.
+`Settings.from_env()` is the only reader of the project's environment
+variables; everything else is handed the `Settings` it made (see
+`functions.wiring`). Locally everything defaults to folders of the checkout:
+`var/` for run data, `site/` for the built pages, SQLite for the store. On
+Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) the defaults change to what a
+function can use: DynamoDB, mail through SES, scratch space under `/tmp`
+(the package directory is read-only there), and no generated secret key.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_SITE_URL = "http://127.0.0.1:8000"
+LAMBDA_SCRATCH = Path("/tmp/microblog")
 
+# What each Lambda function cannot start without (see `Settings.check_lambda`).
+LAMBDA_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "api": ("TABLE_NAME", "SECRET_KEY_ARN"),
+    "render": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL"),
+}
 
-def _path(name: str, default: Path) -> Path:
-    return Path(os.environ.get(name) or default).resolve()
+# Every variable `from_env` reads (boto3 reads its own AWS_* ones as well).
+ENVIRONMENT = (
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "STORE",
+    "VAR_DIR",
+    "SITE_DIR",
+    "TEMPLATES_DIR",
+    "CONTENT_DIR",
+    "TABLE_NAME",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "SITE_URL",
+    "SITE_BUCKET",
+    "SITE_PREFIX",
+    "DISTRIBUTION_ID",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_SENDER",
+    "MAIL_TRANSPORT",
+    "SECRET_KEY",
+    "SECRET_KEY_ARN",
+    "ORIGIN_SECRET_ARN",
+)
 
 
 @dataclass(frozen=True)
 class Settings:
-    store: str = field(default_factory=lambda: os.environ.get("STORE", "sqlite"))
-    var_dir: Path = field(default_factory=lambda: _path("VAR_DIR", ROOT / "var"))
-    site_dir: Path = field(default_factory=lambda: _path("SITE_DIR", ROOT / "site"))
-    templates_dir: Path = field(default_factory=lambda: _path("TEMPLATES_DIR", ROOT / "templates"))
-    content_dir: Path = field(default_factory=lambda: _path("CONTENT_DIR", ROOT / "content"))
-    table_name: str = field(default_factory=lambda: os.environ.get("TABLE_NAME", "microblog"))
-    dynamodb_endpoint: str | None = field(
-        default_factory=lambda: os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
-    )
-    site_url: str = field(
-        default_factory=lambda: os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    )
-    mail_server: str | None = field(default_factory=lambda: os.environ.get("MAIL_SERVER") or None)
-    mail_port: int = field(default_factory=lambda: int(os.environ.get("MAIL_PORT") or 25))
-    mail_use_tls: bool = field(
-        default_factory=lambda: os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
-    )
-    mail_username: str | None = field(default_factory=lambda: os.environ.get("MAIL_USERNAME"))
-    mail_password: str | None = field(default_factory=lambda: os.environ.get("MAIL_PASSWORD"))
-    mail_sender: str = field(
-        default_factory=lambda: os.environ.get("MAIL_SENDER", "Microblog <no-reply@localhost>")
-    )
-    mail_transport: str = field(default_factory=lambda: os.environ.get("MAIL_TRANSPORT", ""))
-    secret_key_env: str | None = field(default_factory=lambda: os.environ.get("SECRET_KEY"))
+    """What the app is wired from. The field defaults are the local stack's."""
+
+    store: str = "sqlite"
+    var_dir: Path = ROOT / "var"
+    site_dir: Path = ROOT / "site"
+    templates_dir: Path = ROOT / "templates"
+    content_dir: Path = ROOT / "content"
+    table_name: str = "microblog"
+    dynamodb_endpoint: str | None = None
+    # The site's public address; "" on the API function without a custom
+    # domain, which then answers for the address CloudFront forwards.
+    site_url: str = LOCAL_SITE_URL
+    site_bucket: str | None = None
+    site_prefix: str = ""
+    distribution_id: str | None = None
+    mail_server: str | None = None
+    mail_port: int = 25
+    mail_use_tls: bool = False
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_sender: str = "Microblog <no-reply@localhost>"
+    mail_transport: str = ""
+    secret_key: str | None = None
+    secret_key_arn: str | None = None
+    origin_secret_arn: str | None = None
+    lambda_function: str | None = None
+    # The names of the variables that were set (non-empty), for `require`.
+    given: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `environ` (default: the process environment), read once."""
+        env = {
+            name: value.strip()
+            for name, value in (os.environ if environ is None else environ).items()
+            if name in ENVIRONMENT and value.strip()
+        }
+        on_lambda = "AWS_LAMBDA_FUNCTION_NAME" in env
+        scratch = LAMBDA_SCRATCH if on_lambda else ROOT
+
+        def path(name: str, default: Path) -> Path:
+            return Path(env.get(name) or default).resolve()
+
+        return cls(
+            store=env.get("STORE", "dynamodb" if on_lambda else "sqlite"),
+            var_dir=path("VAR_DIR", scratch / "var"),
+            site_dir=path("SITE_DIR", scratch / "site"),
+            templates_dir=path("TEMPLATES_DIR", ROOT / "templates"),
+            content_dir=path("CONTENT_DIR", ROOT / "content"),
+            table_name=env.get("TABLE_NAME", "microblog"),
+            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB"),
+            site_url=env.get("SITE_URL", "" if on_lambda else LOCAL_SITE_URL).rstrip("/"),
+            site_bucket=env.get("SITE_BUCKET"),
+            site_prefix=env.get("SITE_PREFIX", ""),
+            distribution_id=env.get("DISTRIBUTION_ID"),
+            mail_server=env.get("MAIL_SERVER"),
+            mail_port=int(env.get("MAIL_PORT", 25)),
+            mail_use_tls=env.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"),
+            mail_username=env.get("MAIL_USERNAME"),
+            mail_password=env.get("MAIL_PASSWORD"),
+            mail_sender=env.get("MAIL_SENDER", cls.mail_sender),
+            mail_transport=env.get("MAIL_TRANSPORT", "ses" if on_lambda else ""),
+            secret_key=env.get("SECRET_KEY"),
+            secret_key_arn=env.get("SECRET_KEY_ARN"),
+            origin_secret_arn=env.get("ORIGIN_SECRET_ARN"),
+            lambda_function=env.get("AWS_LAMBDA_FUNCTION_NAME"),
+            given=frozenset(env),
+        )
+
+    @property
+    def on_lambda(self) -> bool:
+        return self.lambda_function is not None
 
     @property
     def database(self) -> Path:
         return self.var_dir / "microblog.sqlite3"
 
+    def require(self, *names: str) -> Settings:
+        """These settings, or a RuntimeError naming the variables that are not set."""
+        missing = [name for name in names if name not in self.given]
+        if missing:
+            where = f"function {self.lambda_function}" if self.on_lambda else "this command"
+            raise RuntimeError(
+                f"{where} cannot start: environment variable(s) not set: {', '.join(missing)}"
+            )
+        return self
 
-def secret_key(settings: Settings) -> str:
-    """The signing key: `SECRET_KEY` when set, else one generated on first
-    start into `var/secret_key`, readable by its owner only (mode 0600)."""
-    if settings.secret_key_env:
-        return settings.secret_key_env
-    path = settings.var_dir / "secret_key"
-    if not path.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        # Written whole under a temporary name, then linked into place: a
-        # concurrent first start never reads a half-written key, and the
-        # loser of the race simply uses the winner's key.
-        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
-
-
-def make_renderer(settings: Settings):
-    from .sitegen.render import Renderer
-
-    return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
-
-
-def open_store(settings: Settings, create: bool = False):
-    """The store `STORE` names: `sqlite` (default) or `dynamodb`.
-
-    With `create`, a missing DynamoDB table is created, but only against a
-    local endpoint (DynamoDB Local): on AWS the SAM template owns the table.
-    """
-    if settings.store == "sqlite":
-        from .store.sqlite import SQLiteStore
-
-        return SQLiteStore(settings.database)
-    if settings.store == "dynamodb":
-        from .store.dynamodb import DynamoStore
-
-        store = DynamoStore(settings.table_name, endpoint_url=settings.dynamodb_endpoint)
-        if create and settings.dynamodb_endpoint:
-            store.create_table()
-        return store
-    raise ValueError(f"STORE must be 'sqlite' or 'dynamodb', not {settings.store!r}")
+    def check_lambda(self, role: str) -> Settings:
+        """On Lambda, `require` what the function of `role` ("api", "render")
+        needs; elsewhere the local defaults stand."""
+        return self.require(*LAMBDA_REQUIREMENTS[role]) if self.on_lambda else self

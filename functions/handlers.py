@@ -1,8 +1,9 @@
-"""AWS Lambda entry points: thin wrappers around the same app the local stack runs.
+"""AWS Lambda entry points: thin wrappers around the app `functions.wiring` builds.
 
 `http` serves API Gateway (HTTP API, payload 2.0) through Mangum. The app is
 made on the first event and kept for the life of the Lambda instance, so
-the store client and templates are loaded once, not per request.
+the settings, secrets, store client and templates are loaded once per
+container, not per request, and importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -11,23 +12,13 @@ from functools import cache
 
 from mangum import Mangum
 
-from . import auth
-from .api.app import create_app
-from .config import Settings, make_renderer, open_store, secret_key
-from .mail import make_mailer
-from .services import Microblog
+from .config import Settings
+from .wiring import lambda_app
 
 
 @cache
 def _http_handler() -> Mangum:
-    settings = Settings()
-    store = open_store(settings)
-    # On AWS the site is rebuilt from the DynamoDB stream, not from here.
-    microblog = Microblog(store, auth.Tokens(secret_key(settings)))
-    app = create_app(
-        microblog, make_renderer(settings), make_mailer(settings), settings.mail_sender
-    )
-    return Mangum(app, lifespan="off", api_gateway_base_path="/")
+    return Mangum(lambda_app(Settings.from_env()), lifespan="off", api_gateway_base_path="/")
 
 
 def http(event: dict, context: object) -> dict:

@@ -11,14 +11,12 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import auth, urls
-from .api.app import create_app
 from .api.errors import error_response
-from .config import Settings, make_renderer, open_store, secret_key
-from .mail import make_mailer
-from .services import Microblog
+from .api.missing import is_api_path
+from .config import Settings
 from .sitegen.builder import SiteBuilder
 from .sitegen.publish import LocalPublisher
+from .wiring import create_api, make_renderer, open_store
 
 
 class SiteFiles:
@@ -29,8 +27,7 @@ class SiteFiles:
         self.files = StaticFiles(directory=directory, html=True, check_dir=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == urls.API or path.startswith(urls.API + "/")):
+        if scope["type"] == "http" and is_api_path(scope.get("path", "")):
             response = error_response(404, "There is no such API endpoint.")
             await response(scope, receive, send)
             return
@@ -47,11 +44,9 @@ def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     """The whole local stack; with `build`, the site is fully built first."""
     store = open_store(settings, create=True)
     builder = local_builder(settings, store)
-    renderer = builder.renderer
     if build:
         builder.build_all()
-    microblog = Microblog(store, auth.Tokens(secret_key(settings)), on_change=builder.apply)
-    app = create_app(microblog, renderer, make_mailer(settings), settings.mail_sender)
+    app = create_api(settings, store, builder.renderer, on_change=builder.apply)
     app.state.builder = builder
     app.mount("/", SiteFiles(settings.site_dir), name="site")
     return app

@@ -52,7 +52,7 @@ def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("SITE_DIR", str(tmp_path / "site"))
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("STORE", raising=False)
-    return Settings()
+    return Settings.from_env()
 
 
 def undocumented_statuses(app) -> list[str]:

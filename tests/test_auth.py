@@ -10,10 +10,11 @@ import jwt
 import pytest
 
 from functions import auth
-from functions.config import Settings, secret_key
+from functions.config import Settings
 from functions.domain import User, ValidationError
 from functions.services import Microblog
 from functions.store.sqlite import SQLiteStore
+from functions.wiring import secret_key
 
 KEY = "k" * 48
 
@@ -128,16 +129,16 @@ def test_a_reset_still_checks_the_new_password(microblog):
 def test_the_secret_key_is_generated_once_private_and_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    first = secret_key(Settings())
+    first = secret_key(Settings.from_env())
     path = tmp_path / "var" / "secret_key"
     assert len(first) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert secret_key(Settings()) == first
+    assert secret_key(Settings.from_env()) == first
     assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temp left
 
 
 def test_the_secret_key_comes_from_the_environment_when_set(tmp_path, monkeypatch):
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("SECRET_KEY", "e" * 40)
-    assert secret_key(Settings()) == "e" * 40
+    assert secret_key(Settings.from_env()) == "e" * 40
     assert not (tmp_path / "var" / "secret_key").exists()

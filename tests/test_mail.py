@@ -148,10 +148,10 @@ def test_the_local_stack_uses_smtp_when_mail_server_is_set(settings, monkeypatch
 
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
     monkeypatch.setenv("MAIL_PORT", "2525")
-    mailer = make_mailer(Settings())
+    mailer = make_mailer(Settings.from_env())
     assert isinstance(mailer, SMTPMailer) and mailer.port == 2525
     monkeypatch.setenv("MAIL_TRANSPORT", "ses")
-    assert isinstance(make_mailer(Settings()), SESMailer)
+    assert isinstance(make_mailer(Settings.from_env()), SESMailer)
 
 
 @mock_aws

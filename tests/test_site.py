@@ -14,7 +14,6 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from functions import urls
-from functions.config import make_renderer
 from functions.domain import (
     Followed,
     PostCreated,
@@ -38,6 +37,7 @@ from functions.sitegen.pages import (
 )
 from functions.sitegen.publish import LocalPublisher
 from functions.store.sqlite import SQLiteStore
+from functions.wiring import make_renderer
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from .. import urls
-from ..config import Settings
-from ..mail import Mailer, make_mailer
+from ..mail import Mailer
 from ..services import Microblog
 from ..sitegen.render import Renderer
 from ..translate import Translator
@@ -18,11 +17,12 @@ from .routers import feeds, follows, password, posts, session, tokens, translate
 def create_app(
     microblog: Microblog,
     renderer: Renderer,
-    mailer: Mailer | None = None,
-    mail_sender: str = "Microblog <no-reply@localhost>",
-    translator: Translator | None = None,
+    mailer: Mailer,
+    mail_sender: str,
+    translator: Translator,
 ) -> FastAPI:
-    """The API under `/api`, the same on Lambda and in the local server."""
+    """The API under `/api`, the same on Lambda and in the local server
+    (`functions.wiring` makes its parts from the settings)."""
     app = FastAPI(
         title="Microblog API",
         version="1.0",
@@ -34,9 +34,9 @@ def create_app(
     )
     app.state.microblog = microblog
     app.state.renderer = renderer
-    app.state.mailer = mailer or make_mailer(Settings())
+    app.state.mailer = mailer
     app.state.mail_sender = mail_sender
-    app.state.translator = translator or Translator()
+    app.state.translator = translator
     errors.install(app)
     routers = (session, tokens, users, follows, posts, feeds, password, translate)
     for router in (module.router for module in routers):

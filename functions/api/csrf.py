@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from .. import urls
 from .deps import SESSION_COOKIE
+from .edge import site_url, viewer_origin
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 LOGIN = urls.API + "/session"
@@ -29,15 +30,9 @@ def _origin(url: str) -> str:
 
 
 def own_origins(request: Request) -> set[str]:
-    """The origins this API answers for: the address it was called at
-    (as a proxy forwarded it) and the site's public address (SITE_URL)."""
-    scheme = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
-    origins = {f"{scheme}://{host.split(',')[0].strip()}".lower()}
-    site_url = getattr(request.app.state.renderer, "site_url", "")
-    if site_url:
-        origins.add(_origin(site_url))
-    return origins
+    """The origins this API answers for: the address it was called at (as the
+    proxy in front forwarded it) and the site's public address."""
+    return {viewer_origin(request), _origin(site_url(request))}
 
 
 def check_origin(request: Request) -> None:

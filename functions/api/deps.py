@@ -12,6 +12,7 @@ from .. import auth
 from ..domain import User
 from ..services import Microblog
 from ..sitegen.render import Renderer
+from .edge import viewer_address
 
 SESSION_COOKIE = "session"
 
@@ -46,8 +47,8 @@ def current_user_or_none(
 
 
 def client_address(request: Request) -> str:
-    """The caller's address: on Lambda, Mangum gives API Gateway's sourceIp."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address, for the per-address login throttle."""
+    return viewer_address(request)
 
 
 def current_user(user: Annotated[User | None, Depends(current_user_or_none)]) -> User:

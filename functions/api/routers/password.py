@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from ... import auth, urls
 from ...mail import compose, send_quietly
 from ..deps import App
+from ..edge import site_url
 from ..errors import WRITE, documented
 from ..schemas import Strict
 
@@ -34,8 +35,7 @@ def reset_password_request(
     user = app.store.get_user_by_email(body.email.strip())
     if user is not None:
         state = request.app.state
-        base = state.renderer.site_url or str(request.base_url).rstrip("/")
-        link = f"{base}{urls.RESET_PASSWORD}?token={app.reset_token(user)}"
+        link = f"{site_url(request)}{urls.RESET_PASSWORD}?token={app.reset_token(user)}"
         env = state.renderer.env
         message = compose(
             state.mail_sender,

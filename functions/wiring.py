@@ -1,0 +1,181 @@
+"""One place that builds the app's parts from `Settings`.
+
+`build.py`, the local stack (`functions.local`) and the Lambda handlers all
+make their store, renderer, mailer, translator, publisher and FastAPI app
+here, so the choices (SQLite or DynamoDB, outbox, SMTP or SES, a key from a
+file or from Secrets Manager) are made once, in one way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TYPE_CHECKING
+
+import boto3
+from fastapi import FastAPI
+
+from . import auth
+from .api import edge
+from .api.app import create_app
+from .api.missing import MissingPage
+from .config import Settings
+from .mail import Mailer, make_mailer
+from .services import Microblog
+from .sitegen.render import Renderer
+from .translate import Translator
+
+if TYPE_CHECKING:
+    from .sitegen.s3 import S3Publisher
+    from .store import Store
+
+__all__ = [
+    "create_api",
+    "lambda_app",
+    "make_mailer",
+    "make_renderer",
+    "make_translator",
+    "open_store",
+    "read_secret",
+    "s3_publisher",
+    "secret_key",
+]
+
+
+# ------------------------------------------------------------------ secrets
+
+
+@cache
+def secrets_client():
+    """One Secrets Manager client per process (made when a secret is first read)."""
+    return boto3.client("secretsmanager")
+
+
+@cache
+def read_secret(arn: str) -> str:
+    """The SecretString of the secret `arn`, read once per process (on Lambda,
+    once per container)."""
+    value = secrets_client().get_secret_value(SecretId=arn).get("SecretString")
+    if not value:
+        raise RuntimeError(f"the secret {arn} has no SecretString")
+    return value
+
+
+def secret_key(settings: Settings) -> str:
+    """The signing key: `SECRET_KEY` when set; else the secret `SECRET_KEY_ARN`
+    names; else (locally only) one generated on first start into
+    `var/secret_key`, readable by its owner only (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.secret_key_arn:
+        return read_secret(settings.secret_key_arn)
+    if settings.on_lambda:
+        settings.require("SECRET_KEY_ARN")
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name, then linked into place: a
+        # concurrent first start never reads a half-written key, and the
+        # loser of the race simply uses the winner's key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+# ------------------------------------------------------------------ parts
+
+
+def open_store(settings: Settings, create: bool = False) -> Store:
+    """The store `STORE` names: `sqlite` (the local default) or `dynamodb`.
+
+    With `create`, a missing DynamoDB table is created, but only against a
+    local endpoint (DynamoDB Local): on AWS the SAM template owns the table.
+    """
+    if settings.store == "sqlite":
+        from .store.sqlite import SQLiteStore
+
+        return SQLiteStore(settings.database)
+    if settings.store == "dynamodb":
+        from .store.dynamodb import DynamoStore
+
+        store = DynamoStore(settings.table_name, endpoint_url=settings.dynamodb_endpoint)
+        if create and settings.dynamodb_endpoint:
+            store.create_table()
+        return store
+    raise ValueError(f"STORE must be 'sqlite' or 'dynamodb', not {settings.store!r}")
+
+
+def make_renderer(settings: Settings) -> Renderer:
+    return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
+
+
+def make_translator(settings: Settings) -> Translator:
+    """Amazon Translate, with boto3's own configuration (credentials, region,
+    `AWS_ENDPOINT_URL_TRANSLATE`)."""
+    return Translator()
+
+
+def s3_publisher(settings: Settings, **kwargs) -> Callable[[], S3Publisher]:
+    """A factory of publishers to the site's bucket (`SITE_BUCKET`), one per
+    build worker; `kwargs` go to `S3Publisher` (clients, `force`)."""
+    from .sitegen.s3 import S3Publisher
+
+    if not settings.site_bucket:
+        raise RuntimeError("SITE_BUCKET is not set: name the S3 bucket to publish the site to")
+    return partial(
+        S3Publisher,
+        settings.site_bucket,
+        prefix=settings.site_prefix,
+        distribution_id=settings.distribution_id,
+        **kwargs,
+    )
+
+
+# ------------------------------------------------------------------ apps
+
+
+def create_api(
+    settings: Settings,
+    store: Store | None = None,
+    renderer: Renderer | None = None,
+    mailer: Mailer | None = None,
+    on_change: Callable | None = None,
+) -> FastAPI:
+    """The API app (routes under `/api`) over `store` (default: the configured
+    one); `on_change` receives each write's change events. With
+    `ORIGIN_SECRET_ARN`, only requests through CloudFront are served."""
+    microblog = Microblog(
+        store if store is not None else open_store(settings), auth.Tokens(secret_key(settings))
+    )
+    if on_change is not None:
+        microblog.on_change = on_change
+    app = create_app(
+        microblog,
+        renderer or make_renderer(settings),
+        mailer or make_mailer(settings),
+        settings.mail_sender,
+        make_translator(settings),
+    )
+    if settings.origin_secret_arn:
+        edge.install(app, read_secret(settings.origin_secret_arn))
+    return app
+
+
+def lambda_app(settings: Settings) -> FastAPI:
+    """The API function's app: the API, plus the site's 404 page for the
+    missing pages CloudFront's origin group fails over to it. On AWS the
+    site is re-rendered from the table's stream, not by the API."""
+    settings.check_lambda("api")
+    app = create_api(settings)
+    app.mount("/", MissingPage(app.state.renderer), name="missing")
+    return app
