@@ -140,12 +140,18 @@ class SiteBuilder:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def apply(self, events: Iterable[Event]) -> Stats:
-        """Re-render the pages that these changes touch, and only those."""
+    def apply(
+        self, events: Iterable[Event], overlay: Callable[[SiteData], SiteData] | None = None
+    ) -> Stats:
+        """Re-render the pages that these changes touch, and only those.
+        `overlay` wraps the store's data (the render function lays the
+        stream batch's images over it: see `data.Overlay`)."""
         started = time.perf_counter()
         events = list(events)
         with self._lock:
-            data = StoreData(self.store)
+            data: SiteData = StoreData(self.store)
+            if overlay is not None:
+                data = overlay(data)
             stats = render_and_publish(
                 pages_for_all(events, data), self.renderer, data, self.publisher
             )

@@ -155,3 +155,73 @@ class Snapshot:
 
     def explore_seq(self) -> int:
         return self._explore_seq
+
+
+class Overlay:
+    """The store's answers with a batch of stream images laid over them.
+
+    The render function re-renders the pages of a batch of stream records
+    moments after the writes. Strongly consistent reads (a user, a post by
+    id) are taken as they are; the lists that come from indexes or eventually
+    consistent queries may not show those writes yet, so the batch's new
+    posts are merged into them and its deleted posts taken out: index lag
+    cannot drop a post from the pages its own record re-renders.
+    """
+
+    def __init__(
+        self,
+        base: SiteData,
+        posts: dict[str, Post] | None = None,
+        removed_posts: Iterable[str] = (),
+        users: dict[str, User] | None = None,
+    ):
+        self.base = base
+        self.removed = set(removed_posts)
+        self.posts = {i: p for i, p in (posts or {}).items() if i not in self.removed}
+        self.images = users or {}
+
+    def _merge(self, found: list[Post], extra: Iterable[Post], key, count: int | None = None):
+        """`found` plus `extra`, minus the removed posts, newest first by `key`."""
+        merged = {p.id: p for p in found if p.id not in self.removed}
+        merged.update((p.id, p) for p in extra)
+        posts = sorted(merged.values(), key=key, reverse=True)
+        return posts if count is None else posts[:count]
+
+    def user(self, user_id: str) -> User | None:
+        return self.base.user(user_id)
+
+    def users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        user_ids = list(user_ids)
+        found = self.base.users(user_ids)
+        missing = (i for i in user_ids if i not in found and i in self.images)
+        return {**found, **{i: self.images[i] for i in missing}}
+
+    def all_users(self) -> Iterator[User]:
+        return self.base.all_users()
+
+    def post(self, post_id: str) -> Post | None:
+        return self.base.post(post_id)
+
+    def all_posts(self) -> Iterator[Post]:
+        return self.base.all_posts()
+
+    def newest_posts_by(self, user_id: str, count: int) -> list[Post]:
+        mine = (p for p in self.posts.values() if p.author_id == user_id)
+        found = self.base.newest_posts_by(user_id, count)
+        return self._merge(found, mine, lambda p: p.seq, count)
+
+    def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
+        mine = (p for p in self.posts.values() if p.author_id == user_id and first <= p.seq <= last)
+        return self._merge(self.base.posts_by_seq(user_id, first, last), mine, lambda p: p.seq)
+
+    def newest_posts(self, count: int) -> list[Post]:
+        found = self.base.newest_posts(count)
+        return self._merge(found, self.posts.values(), lambda p: p.explore_seq, count)
+
+    def explore_by_seq(self, first: int, last: int) -> list[Post]:
+        extra = (p for p in self.posts.values() if first <= p.explore_seq <= last)
+        found = self.base.explore_by_seq(first, last)
+        return self._merge(found, extra, lambda p: p.explore_seq)
+
+    def explore_seq(self) -> int:
+        return max([self.base.explore_seq(), *(p.explore_seq for p in self.posts.values())])

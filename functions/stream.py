@@ -1,0 +1,140 @@
+"""DynamoDB stream records -> the change events the services emit.
+
+On AWS nothing calls the site build after a write: the table's stream
+(`NEW_AND_OLD_IMAGES`) delivers every item change to the render function,
+and this module turns each record back into the same events
+(`functions.domain.Event`) that the use cases hand to the local build, so
+one mapping (`sitegen.pages.pages_for`) serves both transports.
+
+Pure: no I/O, no clients. Records of items that touch no page (uniqueness
+markers, timeline copies, counters, throttle rows, the explore directory) and
+user changes that pages do not show (counters, password, token version) give
+no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
+most of them away; this is the rule, the filters are the saving.
+
+A batch also carries the posts and users it wrote, as images: the renderer
+lays them over the store's answers (`sitegen.data.Overlay`), so a post that a
+lagging index does not show yet still appears on the pages its record
+re-renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .domain import (
+    Event,
+    Followed,
+    Post,
+    PostCreated,
+    PostDeleted,
+    Unfollowed,
+    User,
+    UserCreated,
+    UserUpdated,
+)
+from .store.dynamodb_schema import TYPE, ItemType, load, post_from_item, user_from_item
+
+# The user fields that pages show (name and avatar everywhere, the rest on
+# the profile); a change of any other field (counters, password, token
+# version) re-renders nothing.
+SHOWN_USER_FIELDS = ("username", "email", "about_me", "last_seen")
+
+INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
+
+
+class UndecodableRecord(ValueError):
+    """A record that is not a DynamoDB stream record of this table's items."""
+
+
+@dataclass
+class Change:
+    """What one record means: its events, and the images it carries."""
+
+    events: list[Event] = field(default_factory=list)
+    post: Post | None = None  # a post written (INSERT)
+    removed_post: str | None = None  # the id of a post deleted (REMOVE)
+    user: User | None = None  # a user's new image
+
+
+@dataclass
+class Batch:
+    """What a batch of records means, with the images to overlay on the store."""
+
+    events: list[Event] = field(default_factory=list)
+    posts: dict[str, Post] = field(default_factory=dict)
+    removed_posts: set[str] = field(default_factory=set)
+    users: dict[str, User] = field(default_factory=dict)
+
+    def add(self, change: Change) -> None:
+        self.events.extend(change.events)
+        if change.post is not None:
+            self.posts[change.post.id] = change.post
+        if change.removed_post is not None:
+            self.removed_posts.add(change.removed_post)
+        if change.user is not None:
+            self.users[change.user.id] = change.user
+
+
+def sequence_number(record: dict[str, Any]) -> str:
+    """The record's place in its shard: what `batchItemFailures` reports."""
+    try:
+        return record["dynamodb"]["SequenceNumber"]
+    except (KeyError, TypeError):
+        raise UndecodableRecord("a stream record without dynamodb.SequenceNumber") from None
+
+
+def decode(record: dict[str, Any]) -> Change:
+    """The meaning of one stream record (the Lambda event's or GetRecords' shape)."""
+    try:
+        name = record["eventName"]
+        images = record["dynamodb"]
+        new = load(images["NewImage"]) if "NewImage" in images else None
+        old = load(images["OldImage"]) if "OldImage" in images else None
+    except (KeyError, TypeError, ValueError) as error:
+        raise UndecodableRecord(f"not a DynamoDB stream record: {error!r}") from None
+    if name not in (INSERT, MODIFY, REMOVE) or (new is None and old is None):
+        raise UndecodableRecord(f"unexpected stream record: event {name!r} without images")
+    kind = (new or old).get(TYPE)
+    try:
+        return _meaning(name, kind, new, old)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UndecodableRecord(f"a {kind} item this code cannot read: {error!r}") from None
+
+
+def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) -> Change:
+    if kind == ItemType.POST:
+        if name == INSERT:
+            post = post_from_item(new)
+            return Change([PostCreated.of(post)], post=post)
+        if name == REMOVE:
+            post = post_from_item(old)
+            return Change([PostDeleted.of(post)], removed_post=post.id)
+        return Change()  # posts are never edited
+    if kind == ItemType.USER:
+        if name == INSERT:
+            user = user_from_item(new)
+            return Change([UserCreated(user.id)], user=user)
+        if name == MODIFY:
+            user, previous = user_from_item(new), user_from_item(old)
+            if all(new.get(f) == old.get(f) for f in SHOWN_USER_FIELDS):
+                return Change(user=user)  # counters or credentials: no page shows them
+            return Change([UserUpdated.of(user, previous)], user=user)
+        return Change()
+    if kind == ItemType.EDGE:
+        if name == INSERT:
+            return Change([Followed(new["follower_id"], new["followed_id"])])
+        if name == REMOVE:
+            return Change([Unfollowed(old["follower_id"], old["followed_id"])])
+        return Change()
+    return Change()  # markers, timeline copies, counters, throttle rows, directory
+
+
+def decode_all(records: Iterable[dict[str, Any]]) -> Batch:
+    """The meaning of many records, in order (raises on the first bad one)."""
+    batch = Batch()
+    for record in records:
+        batch.add(decode(record))
+    return batch

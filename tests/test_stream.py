@@ -1,0 +1,169 @@
+"""The DynamoDB stream carries the same changes the services emit.
+
+Every kind of write goes through the use cases on the DynamoDB adapter
+(DynamoDB Local); the table's real stream is read back and decoded, and the
+events (so the pages touched) must equal those the services emitted.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from functions import auth
+from functions.domain import Followed, Post, PostCreated, User, UserCreated, UserUpdated
+from functions.services import Microblog
+from functions.sitegen.data import Overlay, StoreData
+from functions.sitegen.pages import pages_for_all
+from functions.store.dynamodb import DynamoStore
+from functions.store.dynamodb_schema import STREAM_FILTERS, dump, post_item, user_item
+from functions.store.sqlite import SQLiteStore
+from functions.stream import UndecodableRecord, decode, decode_all
+from tests.streams import StreamReader, passes
+
+KEY = "k" * 48
+
+
+@pytest.fixture
+def dynamo(dynamodb_endpoint):
+    store = DynamoStore(f"stream-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
+    store.create_table()
+    yield store
+    store.delete_table()
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Registration hashes with scrypt; these tests are about what it writes."""
+    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
+
+
+def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitted(
+    dynamo, cheap_passwords
+):
+    emitted: list = []
+    app = Microblog(dynamo, auth.Tokens(KEY), on_change=emitted.extend)
+    reader = StreamReader(dynamo)
+    data = StoreData(dynamo)
+    state: dict = {}
+
+    writes = {
+        "register": lambda: state.update(
+            ann=app.register("ann", "ann@example.com", "secret-password"),
+            bob=app.register("bob", "bob@example.com", "secret-password"),
+        ),
+        "post": lambda: state.update(post=app.create_post(state["ann"], "Hello, *world*!")),
+        "another post": lambda: app.create_post(state["ann"], "Second post"),
+        "follow": lambda: app.follow(state["bob"], state["ann"].id),
+        "about me": lambda: app.update_profile(state["ann"], about_me="I write things."),
+        "rename": lambda: app.update_profile(state["ann"], username="annie"),
+        "new e-mail": lambda: app.update_profile(state["ann"], email="annie@example.com"),
+        "unfollow": lambda: app.unfollow(state["bob"], state["ann"].id),
+        "delete": lambda: app.delete_post(state["ann"], state["post"].id),
+    }
+    for name, write in writes.items():
+        emitted.clear()
+        write()
+        records = reader.new_records()
+        decoded = decode_all(records).events
+        assert decoded == emitted, name
+        assert pages_for_all(decoded, data) == pages_for_all(emitted, data), name
+        # The template's filters let through every record that means something...
+        for record in records:
+            if decode(record).events:
+                assert passes(STREAM_FILTERS, record), (name, record)
+        # ...and keep away the markers, timeline copies and counters.
+        kinds = {
+            r["dynamodb"].get("NewImage", r["dynamodb"].get("OldImage"))["type"]["S"]
+            for r in records
+            if not passes(STREAM_FILTERS, r)
+        }
+        assert kinds <= {"username", "email", "timeline", "counter", "post_ref", "explore_bucket"}
+
+
+def test_a_follow_is_one_followed_event_and_no_user_reads(dynamo, cheap_passwords, monkeypatch):
+    emitted: list = []
+    app = Microblog(dynamo, auth.Tokens(KEY), on_change=emitted.extend)
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    bob = app.register("bob", "bob@example.com", "secret-password")
+    emitted.clear()
+    reads = []
+    monkeypatch.setattr(
+        app.store, "get_user", lambda i, f=app.store.get_user: reads.append(i) or f(i)
+    )
+    app.follow(bob, ann.id)
+    assert emitted == [Followed(bob.id, ann.id)]
+    assert reads == [ann.id]  # only the check that the target exists
+
+
+# ------------------------------------------------------------ the decoder alone
+
+
+def record(name: str, new: dict | None = None, old: dict | None = None, seq: str = "1") -> dict:
+    images = {"SequenceNumber": seq}
+    if new is not None:
+        images["NewImage"] = dump(new)
+    if old is not None:
+        images["OldImage"] = dump(old)
+    return {"eventID": seq, "eventName": name, "dynamodb": images}
+
+
+def a_user(**changes) -> User:
+    user = User.new("ann", "ann@example.com", "hash")
+    return user.replace(**changes)
+
+
+def test_counter_and_credential_changes_of_a_user_touch_no_page():
+    before = a_user()
+    after = {**user_item(before), "post_count": 3, "post_seq": 3, "token_version": 2}
+    assert decode(record("MODIFY", after, user_item(before))).events == []
+
+
+def test_a_user_change_that_pages_show_is_an_update():
+    before = a_user()
+    after = user_item(before.replace(about_me="Hi"))
+    (event,) = decode(record("MODIFY", after, user_item(before))).events
+    assert event == UserUpdated(before.id, "ann", "ann", False, 0)
+
+
+def test_a_new_user_and_a_new_post_carry_their_images():
+    user = a_user()
+    post = Post("01J0000000000000000000000A", user.id, "b", "<p>b</p>", "en", user.created, 4, 9)
+    change = decode(record("INSERT", post_item(post)))
+    assert change.events == [PostCreated(post.id, user.id, 4, 9)] and change.post == post
+    change = decode(record("INSERT", user_item(user)))
+    assert change.events == [UserCreated(user.id)] and change.user.username == "ann"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"eventName": "INSERT"},
+        {"eventName": "INSERT", "dynamodb": {}},
+        {"eventName": "WHATEVER", "dynamodb": {"NewImage": {"type": {"S": "post"}}}},
+        {"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "post"}}}},
+        {"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"X": "?"}}}},
+    ],
+)
+def test_a_record_that_is_not_ours_is_undecodable(bad):
+    with pytest.raises(UndecodableRecord):
+        decode(bad)
+
+
+# ------------------------------------------------------------ the overlay
+
+
+def test_the_overlay_shows_a_batch_post_that_the_indexes_do_not_show_yet(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite3")  # knows nothing of the post
+    user = a_user()
+    post = Post("01J0000000000000000000000A", user.id, "b", "<p>b</p>", "en", user.created, 1, 1)
+    data = Overlay(StoreData(store), {post.id: post}, (), {user.id: user})
+    assert data.newest_posts(25) == [post]
+    assert data.explore_by_seq(1, 25) == [post]
+    assert data.newest_posts_by(user.id, 25) == [post]
+    assert data.explore_seq() == 1
+    assert data.users([user.id]) == {user.id: user}
+    gone = Overlay(StoreData(store), {post.id: post}, {post.id})
+    assert gone.newest_posts(25) == [] and gone.explore_by_seq(1, 25) == []
