@@ -15,7 +15,7 @@ from functions.domain import (
     validate_password,
     validate_username,
 )
-from functions.markup import detect_language, plain_text, render_markdown
+from functions.markup import plain_text, render_markdown
 from functions.services import new_post
 
 
@@ -86,27 +86,6 @@ def test_dangerous_markup_is_removed(body):
     html = render_markdown(body)
     for bad in ("<script", "javascript:", "onclick", "<iframe", "onerror", "<style", "<img"):
         assert bad not in html
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Hola, ¿cómo estás? Me gusta mucho este sitio web.", "es"),
-        ("This is my very first post on this site.", "en"),
-        ("Hello from Susan", "en"),
-        ("Bonjour, je suis très content de vous voir.", "fr"),
-        ("Das Wetter ist heute sehr schön", "de"),
-        ("Ciao, come stai? Oggi è una bella giornata.", "it"),
-        ("Olá, tudo bem? Eu gosto muito de café.", "pt"),
-        ("Привет, как дела? Сегодня хорошая погода.", "ru"),
-        ("今日はとても良い天気ですね", "ja"),
-        ("12345 !!!", ""),
-        ("ok", ""),
-        ("", ""),
-    ],
-)
-def test_language_is_detected_or_empty(text, language):
-    assert detect_language(text) == language
 
 
 def test_a_posts_language_is_read_from_its_words_not_its_markdown():
