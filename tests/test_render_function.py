@@ -1,0 +1,231 @@
+"""The render function, driven as Lambda drives it: real stream records of
+DynamoDB Local in the event source mapping's event shape, pages written to
+moto's S3; and a release's custom resource event answered over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions import auth, handlers
+from functions.services import Microblog
+from functions.sitegen.s3 import CACHE_SHORT, FEED_CONTENT_TYPE
+from functions.store.dynamodb import DynamoStore
+from tests.streams import StreamReader, lambda_event
+
+BUCKET = "microblog-site"
+
+
+@pytest.fixture
+def table(dynamodb_endpoint):
+    store = DynamoStore(f"render-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
+    store.create_table()
+    yield store
+    store.delete_table()
+
+
+@pytest.fixture
+def s3(table, monkeypatch):
+    """The render function's environment on Lambda, its bucket in moto."""
+    for name, value in {
+        "AWS_LAMBDA_FUNCTION_NAME": "render",
+        "STORE": "dynamodb",
+        "TABLE_NAME": table.table_name,
+        "AWS_ENDPOINT_URL_DYNAMODB": table.client.meta.endpoint_url,
+        "SITE_BUCKET": BUCKET,
+        "SITE_URL": "https://d111111abcdef8.cloudfront.net",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DISTRIBUTION_ID", raising=False)
+    handlers._render_builder.cache_clear()
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+    handlers._render_builder.cache_clear()
+
+
+@pytest.fixture
+def app(table, monkeypatch):
+    """The use cases on the same table (what the API function does)."""
+    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
+    return Microblog(table, auth.Tokens("k" * 48))
+
+
+@pytest.fixture
+def stream(table):
+    return StreamReader(table)
+
+
+def page(s3, key: str) -> tuple[str, dict]:
+    obj = s3.get_object(Bucket=BUCKET, Key=key)
+    return obj["Body"].read().decode(), obj
+
+
+def puts_counter() -> list:
+    """Every PutObject the render function's publisher makes from now on."""
+    puts: list = []
+    client = handlers._render_builder().publisher._client("s3")
+    client.meta.events.register("before-call.s3.PutObject", lambda **kw: puts.append(kw))
+    return puts
+
+
+def test_a_batch_puts_its_pages_in_the_bucket_with_their_types_and_lifetimes(s3, app, stream):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    post = app.create_post(ann, "Hello from the *stream*")
+    answer = handlers.render(lambda_event(stream.new_records()), None)
+    assert answer == {"batchItemFailures": []}
+    html, obj = page(s3, f"p/{post.id}/index.html")
+    assert "Hello from the <em>stream</em>" in html
+    assert obj["ContentType"] == "text/html; charset=utf-8"
+    assert obj["CacheControl"] == CACHE_SHORT
+    assert "Hello from the" in page(s3, "u/ann/index.html")[0]
+    assert "Hello from the" in page(s3, "explore/index.html")[0]
+    feed, obj = page(s3, "u/ann/feed.xml")
+    assert obj["ContentType"] == FEED_CONTENT_TYPE
+    assert "https://d111111abcdef8.cloudfront.net/p/" in feed  # absolute links from SITE_URL
+
+
+def test_a_batch_delivered_again_writes_nothing(s3, app, stream):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    app.create_post(ann, "Once")
+    event = lambda_event(stream.new_records())
+    handlers.render(event, None)
+    puts = puts_counter()
+    assert handlers.render(event, None) == {"batchItemFailures": []}
+    assert puts == []
+
+
+def test_an_older_batch_rendered_late_leaves_the_newer_page(s3, app, stream):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    stream.new_records()  # the registration
+    app.create_post(ann, "The first post")
+    first = lambda_event(stream.new_records())
+    app.create_post(ann, "The second post")
+    second = lambda_event(stream.new_records())
+    handlers.render(second, None)
+    handlers.render(first, None)  # redelivered after the newer batch
+    explore = page(s3, "explore/index.html")[0]
+    assert "The first post" in explore and "The second post" in explore
+    assert "The second post" in page(s3, "u/ann/index.html")[0]
+
+
+def test_a_bad_record_is_reported_and_the_others_are_rendered(s3, app, stream):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    post = app.create_post(ann, "Still published")
+    records = lambda_event(stream.new_records())["Records"]
+    poison = {"eventID": "x", "eventName": "INSERT", "dynamodb": {"SequenceNumber": "42"}}
+    answer = handlers.render({"Records": [records[0], poison, *records[1:]]}, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "42"}]}
+    assert "Still published" in page(s3, f"p/{post.id}/index.html")[0]
+
+
+def test_a_failed_render_hands_the_whole_batch_back(s3, app, stream, monkeypatch):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    app.create_post(ann, "Retry me")
+    event = lambda_event(stream.new_records())
+    builder = handlers._render_builder()
+    monkeypatch.setattr(builder, "apply", lambda *a, **k: (_ for _ in ()).throw(OSError("S3")))
+    first = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert handlers.render(event, None) == {"batchItemFailures": [{"itemIdentifier": first}]}
+
+
+def test_the_render_function_will_not_start_without_its_bucket(s3, monkeypatch):
+    monkeypatch.delenv("SITE_BUCKET")
+    handlers._render_builder.cache_clear()
+    with pytest.raises(RuntimeError, match="SITE_BUCKET"):
+        handlers.render({"Records": []}, None)
+
+
+# ------------------------------------------------------------ releases
+
+
+class CloudFormation(BaseHTTPRequestHandler):
+    """Stands in for the pre-signed S3 URL a custom resource answers to."""
+
+    answers: list
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.answers.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def cloudformation():
+    answers: list = []
+    handler = type("Handler", (CloudFormation,), {"answers": answers})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/answer?X-Amz-Signature=x", answers
+    server.shutdown()
+
+
+def release_event(url: str, request_type: str = "Update") -> dict:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/microblog/1",
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "SiteBuild",
+        "PhysicalResourceId": "microblog-site-build",
+        "ResourceType": "Custom::SiteBuild",
+        "ResourceProperties": {"Release": "3"},
+    }
+
+
+class Context:
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+def test_a_release_builds_the_whole_site_and_answers_cloudformation(s3, app, cloudformation):
+    url, answers = cloudformation
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    post = app.create_post(ann, "Built on release")
+    handlers.render(release_event(url), Context(900))
+    (answer,) = answers
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == "microblog-site-build"
+    assert answer["Data"]["Rendered"] > 10
+    assert "Built on release" in page(s3, f"p/{post.id}/index.html")[0]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {"index.html", "404.html", "login/index.html", "sitemap.xml"} <= keys
+    assert any(k.startswith("static/style.") for k in keys)
+
+
+def test_deleting_the_stack_leaves_the_site_alone(s3, cloudformation):
+    url, answers = cloudformation
+    handlers.render(release_event(url, "Delete"), Context(900))
+    assert answers[0]["Status"] == "SUCCESS"
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_a_failed_or_late_release_build_is_reported_not_left_waiting(
+    s3, cloudformation, monkeypatch
+):
+    url, answers = cloudformation
+    builder = handlers._render_builder()
+    monkeypatch.setattr(builder, "build_all", lambda: (_ for _ in ()).throw(OSError("S3 down")))
+    handlers.render(release_event(url), Context(900))
+    assert answers[-1]["Status"] == "FAILED" and "S3 down" in answers[-1]["Reason"]
+    monkeypatch.setattr(builder, "build_all", lambda: time.sleep(5))
+    started = time.monotonic()
+    handlers.render(release_event(url), Context(21))  # 1 s left after the margin
+    assert answers[-1]["Status"] == "FAILED" and "timeout" in answers[-1]["Reason"]
+    assert time.monotonic() - started < 4
