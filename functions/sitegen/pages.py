@@ -45,6 +45,18 @@ def page_range(number: int) -> tuple[int, int]:
     return (number - 1) * POSTS_PER_PAGE + 1, number * POSTS_PER_PAGE
 
 
+def index_first_page(last_seq: int) -> int:
+    """The oldest archive page an index (`/u/<name>/`, `/explore/`) shows
+    whole: the newest page, and the one before it while the newest is not
+    full. An index so shows at least a full page's worth, and its "Older
+    posts" link leads to the page just before what it shows: paging back
+    shows every post once, while archive pages keep their fixed numbers."""
+    pages = page_count(last_seq)
+    if pages > 1 and last_seq % POSTS_PER_PAGE:
+        return pages - 1
+    return max(pages, 1)
+
+
 def sitemap_chunk(explore_seq: int) -> int:
     return (explore_seq - 1) // SITEMAP_CHUNK
 

@@ -19,7 +19,6 @@ from ..domain import Post, User, format_time
 from .content import Document, read_documents
 from .data import SiteData
 from .pages import (
-    POSTS_PER_PAGE,
     SITEMAP_CHUNK,
     Content,
     Explore,
@@ -38,6 +37,7 @@ from .pages import (
     SitemapPages,
     SitemapPosts,
     UserFeed,
+    index_first_page,
     page_count,
     page_range,
     sitemap_chunk_count,
@@ -186,13 +186,14 @@ class Renderer:
         user = data.user(user_id)
         if user is None:
             return None
-        pages = page_count(user.post_seq)
-        older = urls.user_archive(user.username, pages - 1) if pages > 1 else None
+        first = index_first_page(user.post_seq)
+        posts = data.posts_by_seq(user.id, page_range(first)[0], user.post_seq)
+        older = urls.user_archive(user.username, first - 1) if first > 1 else None
         return self._render(
             urls.user_page(user.username),
             "user.html",
             user=user,
-            posts=[(post, user) for post in data.newest_posts_by(user.id, POSTS_PER_PAGE)],
+            posts=[(post, user) for post in posts],
             newer=None,
             older=older,
         )
@@ -221,9 +222,10 @@ class Renderer:
         )
 
     def _explore_index(self, data: SiteData) -> Output:
-        pages = page_count(data.explore_seq())
-        posts = self._with_authors(data.newest_posts(POSTS_PER_PAGE), data)
-        older = urls.explore_archive(pages - 1) if pages > 1 else None
+        last = data.explore_seq()
+        first = index_first_page(last)
+        posts = self._with_authors(data.explore_by_seq(page_range(first)[0], last), data)
+        older = urls.explore_archive(first - 1) if first > 1 else None
         return self._render(
             urls.EXPLORE, "explore.html", posts=posts, number=None, newer=None, older=older
         )
