@@ -398,6 +398,51 @@ def test_each_role_allows_what_its_code_calls(resources):
     assert render_needs - allowed(resources, "render") == set()
 
 
+def test_a_full_build_to_s3_makes_only_calls_the_render_role_allows(
+    resources, dynamodb_endpoint, monkeypatch
+):
+    """What the render function's full build really calls (DynamoDB Local, moto's
+    S3), recorded under botocore: reads of the table, and the bucket's objects."""
+    import uuid
+
+    import boto3
+    from botocore import xform_name
+    from botocore.client import BaseClient
+    from moto import mock_aws
+
+    from functions.config import Settings
+    from functions.seed import seed
+    from functions.sitegen.builder import SiteBuilder
+    from functions.sitegen.s3 import S3Publisher
+    from functions.store.dynamodb import DynamoStore
+    from functions.wiring import make_renderer
+
+    make_api_call = BaseClient._make_api_call
+    store = DynamoStore(f"template-{uuid.uuid4().hex[:8]}", endpoint_url=dynamodb_endpoint)
+    store.create_table()
+    try:
+        seed(store, 4, 12, seed=1)
+        calls: set[tuple[str, str]] = set()
+
+        def recorded(client, operation, params):
+            calls.add((client.meta.service_model.service_name, xform_name(operation)))
+            return make_api_call(client, operation, params)
+
+        with mock_aws():
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="site")
+            monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+            renderer = make_renderer(Settings.from_env())
+            builder = SiteBuilder(store, renderer, lambda: S3Publisher("site"), workers=1)
+            builder.build_all()
+            builder.build_all()  # again: unchanged pages are skipped, not rewritten
+    finally:
+        monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+        store.delete_table()
+    assert ("s3", "put_object") in calls and ("dynamodb", "query") in calls
+    needs = set().union(*(iam_actions(service, op) for service, op in calls))
+    assert needs - allowed(resources, "render") == set()
+
+
 def test_the_render_role_cannot_write_the_table_nor_read_secrets(resources):
     actions = allowed(resources, "render")
     writes = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"}
