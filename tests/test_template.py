@@ -145,11 +145,26 @@ def test_sam_validate_lint_reports_nothing():
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def test_cfn_lint_reports_nothing_on_the_template_nor_on_its_transform(tmp_path):
-    transformed = transform(TEMPLATE, tmp_path / "transformed.json")
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory) -> Path:
+    return transform(TEMPLATE, tmp_path_factory.mktemp("sam") / "transformed.json")
+
+
+def test_cfn_lint_reports_nothing_on_the_template_nor_on_its_transform(transformed):
     result = run(tool("cfn-lint"), TEMPLATE, transformed)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+def test_the_api_is_the_http_apis_default_route_and_stage_with_payload_2(transformed):
+    resources = json.loads(transformed.read_text())["Resources"]
+    (api,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    route = api["Properties"]["Body"]["paths"]["$default"]["x-amazon-apigateway-any-method"]
+    integration = route["x-amazon-apigateway-integration"]
+    assert integration["payloadFormatVersion"] == "2.0"
+    assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    assert stage["Properties"]["StageName"] == "$default"
 
 
 def test_the_transform_lint_catches_the_site_url_cycle(tmp_path):
