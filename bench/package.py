@@ -62,7 +62,9 @@ def measure(build_dir: Path) -> list[Artifact]:
 def sam_build(build_dir: Path) -> None:
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     command = [str(SAM), "build", "--build-in-source", "--build-dir", str(build_dir)]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"sam build failed:\n{result.stdout}{result.stderr}")
 
 
 def report(artifacts: list[Artifact]) -> str:
