@@ -270,6 +270,17 @@ def test_every_variable_the_code_requires_is_set(functions):
         assert variables["STORE"] == "dynamodb"
 
 
+def test_each_function_starts_with_the_templates_environment(functions):
+    """The code's own start-up check passes with exactly the variables the
+    template sets (each resource reference standing for a plausible value)."""
+    for kind, props in functions.items():
+        environ = {"AWS_LAMBDA_FUNCTION_NAME": f"microblog-{kind}"}
+        for name, value in props["Environment"]["Variables"].items():
+            environ[name] = value if isinstance(value, str) else f"value-of-{name.lower()}"
+        settings = config.Settings.from_env(environ).check_lambda(kind)
+        assert settings.store == "dynamodb" and settings.on_lambda
+
+
 def test_the_api_knows_its_secrets_and_mail_settings(functions):
     variables = functions["api"]["Environment"]["Variables"]
     assert variables["SECRET_KEY_ARN"] == {"Ref": "SecretKey"}
