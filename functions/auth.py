@@ -15,7 +15,6 @@ from datetime import timedelta
 from functools import cache
 
 import jwt
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain import User, utcnow
 
@@ -36,7 +35,13 @@ class InvalidToken(Exception):
     """The token is malformed, tampered with, expired, revoked or of another kind."""
 
 
+# Werkzeug is imported where a password is hashed or checked, not with this
+# module: most requests (and a cold start) need neither.
+
+
 def hash_password(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
     return generate_password_hash(password)
 
 
@@ -45,12 +50,14 @@ def _nobody_hash() -> str:
     """A hash of a password nobody has, checked when there is no such user, so
     an unknown username costs the same time as a wrong password. Made on first
     use, not at import: hashing is slow on purpose, and a cold start need not pay."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def check_password(user: User | None, password: str) -> bool:
     """True when `user` exists and `password` is theirs; takes the same
     time whether or not the user exists."""
+    from werkzeug.security import check_password_hash
+
     if user is None:
         check_password_hash(_nobody_hash(), password)
         return False

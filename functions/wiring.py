@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING
 
 import boto3
@@ -24,10 +24,10 @@ from .api.missing import MissingPage
 from .config import Settings
 from .mail import Mailer, make_mailer
 from .services import Microblog
-from .sitegen.render import Renderer
 from .translate import Translator
 
 if TYPE_CHECKING:
+    from .sitegen.render import Renderer
     from .sitegen.s3 import S3Publisher
     from .store import Store
 
@@ -116,7 +116,27 @@ def open_store(settings: Settings, create: bool = False) -> Store:
 
 
 def make_renderer(settings: Settings) -> Renderer:
+    from .sitegen.render import Renderer
+
     return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
+
+
+class LazyRenderer:
+    """The renderer, made when a request first renders something (a post's
+    HTML, the 404 page, a mail): the template engine, the templates and the
+    content pages are loaded then, not at a cold start that may only serve
+    requests which render nothing (`/api/me` on every page)."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self.site_url = settings.site_url
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        return make_renderer(self._settings)
+
+    def __getattr__(self, name: str):
+        return getattr(self.renderer, name)
 
 
 def make_translator(settings: Settings) -> Translator:
@@ -147,7 +167,7 @@ def s3_publisher(settings: Settings, **kwargs) -> Callable[[], S3Publisher]:
 def create_api(
     settings: Settings,
     store: Store | None = None,
-    renderer: Renderer | None = None,
+    renderer: Renderer | LazyRenderer | None = None,
     mailer: Mailer | None = None,
     on_change: Callable | None = None,
 ) -> FastAPI:
@@ -161,7 +181,7 @@ def create_api(
         microblog.on_change = on_change
     app = create_app(
         microblog,
-        renderer or make_renderer(settings),
+        renderer or LazyRenderer(settings),
         mailer or make_mailer(settings),
         settings.mail_sender,
         make_translator(settings),

@@ -7,16 +7,16 @@ from fastapi import Depends, FastAPI
 from .. import urls
 from ..mail import Mailer
 from ..services import Microblog
-from ..sitegen.render import Renderer
 from ..translate import Translator
 from . import errors
 from .csrf import check_origin
+from .deps import PostRenderer
 from .routers import feeds, follows, password, posts, session, tokens, translate, users
 
 
 def create_app(
     microblog: Microblog,
-    renderer: Renderer,
+    renderer: PostRenderer,
     mailer: Mailer,
     mail_sender: str,
     translator: Translator,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from .. import auth
-from ..domain import User
+from ..domain import Post, User
 from ..services import Microblog
-from ..sitegen.render import Renderer
 from .edge import viewer_address
 
 SESSION_COOKIE = "session"
@@ -60,11 +59,21 @@ def current_user(user: Annotated[User | None, Depends(current_user_or_none)]) ->
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def get_renderer(request: Request) -> Renderer:
+class PostRenderer(Protocol):
+    """What the routes use of `sitegen.render.Renderer`; declared here so that
+    importing the API does not load the template engine (the Lambda app makes
+    its renderer on first use)."""
+
+    site_url: str
+
+    def post_html(self, post: Post, author: User) -> str: ...
+
+
+def get_renderer(request: Request) -> PostRenderer:
     return request.app.state.renderer
 
 
-Render = Annotated[Renderer, Depends(get_renderer)]
+Render = Annotated[PostRenderer, Depends(get_renderer)]
 
 
 CurrentUserOrNone = Annotated[User | None, Depends(current_user_or_none)]

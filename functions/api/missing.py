@@ -10,14 +10,17 @@ error envelope.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .. import urls
 from ..sitegen.pages import NotFoundPage
-from ..sitegen.render import Renderer
 from .errors import error_response
+
+if TYPE_CHECKING:
+    from ..sitegen.render import Renderer
 
 NOT_FOUND_CACHE = "public, max-age=60"
 

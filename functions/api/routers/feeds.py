@@ -6,9 +6,8 @@ from fastapi import APIRouter
 
 from ... import urls
 from ...domain import Post
-from ...sitegen.render import Renderer
 from ...store import Page
-from ..deps import App, CurrentUser, Cursor, PerPage, Render
+from ..deps import App, CurrentUser, Cursor, PerPage, PostRenderer, Render
 from ..errors import COLLECTION, documented
 from ..schemas import PostCollection, collection, post_out
 
@@ -16,7 +15,7 @@ router = APIRouter(tags=["feeds"])
 
 
 def posts_collection(
-    page: Page[Post], app, render: Renderer, path: str, per_page: int, cursor: str | None
+    page: Page[Post], app, render: PostRenderer, path: str, per_page: int, cursor: str | None
 ) -> dict:
     authors = app.store.get_users({post.author_id for post in page.items})
     items = [
