@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .. import urls
-from ..sitegen.pages import NotFoundPage
 from .errors import error_response
 
 if TYPE_CHECKING:
@@ -38,6 +37,8 @@ class MissingPage:
     @cached_property
     def page(self) -> bytes:
         """The 404 page, rendered once (it depends on no data)."""
+        from ..sitegen.pages import NotFoundPage
+
         output = self.renderer.render(NotFoundPage(), None)  # type: ignore[arg-type]
         assert output is not None and output.body is not None
         return output.body
