@@ -1,6 +1,7 @@
 """AWS Lambda entry points: thin wrappers around the app `functions.wiring` builds.
 
-`http` serves API Gateway (HTTP API, payload 2.0) through Mangum. The app is
+`http` serves API Gateway (HTTP API, payload 2.0) through Mangum; `render`
+re-renders pages from the table's stream and on releases. The app is
 made on the first event and kept for the life of the Lambda instance, so
 the settings, secrets, store client and templates are loaded once per
 container, not per request. Each entry point imports what it needs when it
@@ -31,3 +32,27 @@ def _http_handler() -> Mangum:
 def http(event: dict, context: object) -> dict:
     """API Gateway -> FastAPI."""
     return _http_handler()(event, context)
+
+
+@cache
+def _render_builder():
+    """The render function's site build: the table, the templates, the bucket.
+    One process (Lambda has no /dev/shm for a worker pool)."""
+    from .sitegen.builder import SiteBuilder
+    from .wiring import make_renderer, open_store, s3_publisher
+
+    settings = Settings.from_env().check_lambda("render")
+    return SiteBuilder(
+        open_store(settings), make_renderer(settings), s3_publisher(settings), workers=1
+    )
+
+
+def render(event: dict, context: object) -> dict:
+    """DynamoDB stream batches -> the pages they touch; a release's custom
+    resource event -> a full build (see `functions.render_function`)."""
+    from .render_function import handle_release, handle_stream, is_release
+
+    builder = _render_builder()
+    if is_release(event):
+        return handle_release(event, context, builder.build_all)
+    return handle_stream(event, builder)
