@@ -15,9 +15,34 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import socket
 import sys
 
 from functions.config import Settings
+
+
+def count(minimum: int):
+    """An argparse type: a whole number of at least `minimum` (a one-line error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    parse.__name__ = "number"  # what argparse names in "invalid number value"
+    return parse
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    value = count(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {value}")
+    return value
 
 
 def build(args: argparse.Namespace) -> int:
@@ -67,15 +92,46 @@ def publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the build: a busy port fails at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from functions.local import create_local_app
 
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        print(f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    address = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}/"
     settings = Settings.from_env()
-    app = create_local_app(settings)
-    print(f"Microblog on http://{args.host}:{args.port}/ (store: {settings.store})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    print(f"Building {settings.site_dir} (store: {settings.store})…", flush=True)
+    app = create_local_app(settings, build=False)
+    stats = app.state.builder.build_all(progress=True)
+    print(f"Built {settings.site_dir}: {stats.summary()}", flush=True)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # else uvicorn has said why and is exiting
+                print(f"Microblog is ready on {address} (Ctrl+C stops it)", flush=True)
+
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info")
+    Server(config).run(sockets=[sock])
     return 0
 
 
@@ -84,17 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     build_cmd = commands.add_parser("build", help="full build of the static site (the default)")
-    build_cmd.add_argument("--workers", type=int, help="processes to render with (all cores)")
+    build_cmd.add_argument("--workers", type=count(1), help="processes to render with (all cores)")
     build_cmd.set_defaults(run=build)
 
     serve_cmd = commands.add_parser("serve", help="build, then serve site/ and /api locally")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve_cmd.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve_cmd.add_argument("--port", type=port, default=8000, help="port to listen on (8000)")
     serve_cmd.set_defaults(run=serve)
 
     seed_cmd = commands.add_parser("seed", help="write deterministic demo data into the store")
-    seed_cmd.add_argument("--users", type=int, default=200, help="users to create (200)")
-    seed_cmd.add_argument("--posts", type=int, default=5000, help="posts to create (5000)")
+    seed_cmd.add_argument("--users", type=count(0), default=200, help="users to create (200)")
+    seed_cmd.add_argument("--posts", type=count(0), default=5000, help="posts to create (5000)")
     seed_cmd.add_argument("--seed", type=int, default=1, help="random seed: same seed, same data")
     seed_cmd.set_defaults(run=seed)
 
@@ -103,10 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     publish_cmd.add_argument(
         "--distribution", help="CloudFront distribution id to invalidate (DISTRIBUTION_ID)"
     )
-    publish_cmd.add_argument("--workers", type=int, help="processes to render with (all cores)")
+    publish_cmd.add_argument(
+        "--workers", type=count(1), help="processes to render with (all cores)"
+    )
     publish_cmd.set_defaults(run=publish)
 
     args = parser.parse_args(argv)
+    if args.command == "seed" and args.posts and not args.users:
+        seed_cmd.error("--posts needs at least one user: give --users 1 or more")
     return args.run(args) if args.command else build(args)
 
 

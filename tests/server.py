@@ -18,38 +18,71 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
+    """A port that is free now, chosen by the kernel: each test (and each
+    pytest-xdist worker) gets its own; `serving` retries should another
+    process take it before the server binds."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+READY = "Microblog is ready on "
+PORT_TAKEN = "serve: cannot listen on"
+ATTEMPTS = 3
+
+
 @contextmanager
 def serving(env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[str]:
-    """Run the local stack with `env` added; yield its base URL; stop it after."""
-    port = free_port()
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "build.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                httpx.get(f"{base}/api/me", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.2)
-        yield base
-    finally:
+    """Run the local stack with `env` added; yield its base URL once it says
+    it is ready (the line `build.py serve` prints after binding, building and
+    starting); stop it after."""
+    for attempt in range(ATTEMPTS):
+        port = free_port()
+        start = log.stat().st_size if log.exists() else 0
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "build.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            if _wait_until_ready(proc, log, start, f"{READY}{base}/", timeout):
+                yield base
+                return
+        finally:
+            _stop(proc)
+        if attempt == ATTEMPTS - 1:
+            raise RuntimeError(f"serve found no free port:\n{_text(log, start)}")
+
+
+def _text(log: Path, start: int) -> str:
+    with open(log, "rb") as f:
+        f.seek(start)
+        return f.read().decode(errors="replace")
+
+
+def _wait_until_ready(proc: subprocess.Popen, log: Path, start: int, ready: str, timeout) -> bool:
+    """True once the server says `ready`; False when its port was taken."""
+    deadline = time.monotonic() + timeout
+    while True:
+        output = _text(log, start)
+        if ready in output:
+            httpx.get(ready.removeprefix(READY) + "api/me", timeout=5)  # it answers, too
+            return True
+        if proc.poll() is not None:
+            if proc.returncode == 1 and PORT_TAKEN in output:
+                return False
+            raise RuntimeError(f"serve exited with {proc.returncode}:\n{output}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"serve did not start:\n{output}")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=15)

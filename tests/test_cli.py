@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
 import boto3
+import httpx
 import pytest
 from moto import mock_aws
 
 import build
 from functions.services import new_post
 from functions.store.sqlite import SQLiteStore
-from tests.server import ROOT
+from tests.server import ROOT, serving
 
 
 @pytest.mark.parametrize("command", ["build", "serve", "seed", "publish"])
@@ -58,3 +60,55 @@ def test_publish_uploads_the_whole_site_to_s3(settings, capsys):
 
     assert build.main(["publish", "--bucket", "site", "--workers", "1"]) == 0
     assert " 0 written" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ("seed --users -5 --posts 10", "argument --users: must be at least 0, not -5"),
+        ("seed --users -5 --posts 0", "argument --users: must be at least 0, not -5"),
+        ("seed --posts -3", "argument --posts: must be at least 0, not -3"),
+        ("seed --users 0 --posts 3", "--posts needs at least one user"),
+        ("seed --users many", "argument --users: 'many' is not a whole number"),
+        ("serve --port 70000", "argument --port: a port is 1 to 65535, not 70000"),
+        ("serve --port 0", "argument --port: must be at least 1, not 0"),
+        ("build --workers 0", "argument --workers: must be at least 1, not 0"),
+        ("build --workers -1", "argument --workers: must be at least 1, not -1"),
+        ("publish --bucket b --workers 0", "argument --workers: must be at least 1, not 0"),
+    ],
+)
+def test_bad_numbers_get_a_one_line_usage_error(argv, message, settings, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build.main(argv.split())
+    assert exit_.value.code == 2
+    usage, *_, error = capsys.readouterr().err.strip().splitlines()
+    assert usage.startswith("usage: build.py ") and message in error
+    assert error.startswith(f"build.py {argv.split()[0]}: error: ")
+    assert not settings.site_dir.exists() and not settings.database.exists()
+
+
+def test_serve_on_a_busy_port_fails_at_once_without_building(settings):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "build.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == f"serve: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert result.stdout == "" and not settings.site_dir.exists()
+
+
+def test_serve_shows_the_build_then_its_address_when_ready(settings, tmp_path):
+    log = tmp_path / "serve.log"
+    with serving({}, log) as base:
+        assert httpx.get(f"{base}/explore/").status_code == 200
+    output = log.read_text()
+    building = output.index(f"Building {settings.site_dir} (store: sqlite)")
+    built = output.index(f"Built {settings.site_dir}: ")
+    assert building < built < output.index(f"Microblog is ready on {base}/")
