@@ -11,6 +11,7 @@ import functools
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +31,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.fields: dict[str, str] = {field: message} if field else {}
+        """Every offending field's message (several for `validate_fields`)."""
 
 
 class BadRequest(DomainError):
@@ -38,6 +41,13 @@ class BadRequest(DomainError):
 
 class ValidationError(DomainError):
     """Input that breaks a rule of the domain (length, format, ...)."""
+
+    @classmethod
+    def of(cls, fields: dict[str, str]) -> ValidationError:
+        """One error naming several fields, each with its message."""
+        error = cls("; ".join(f"{name}: {message}" for name, message in fields.items()))
+        error.fields = dict(fields)
+        return error
 
 
 class Conflict(DomainError):
@@ -126,6 +136,25 @@ def validate_password(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
         raise ValidationError(f"Password must be at least {PASSWORD_MIN} characters.", "password")
     return password
+
+
+def validate_fields(**fields: tuple[Callable[[str], str], str | None]) -> dict[str, str]:
+    """Each given field (`name=(check, value)`, skipped when the value is None)
+    through its check; the checked values. Every field is checked before
+    failing, so one ValidationError names every offending field at once and a
+    form shows them all together, not one per attempt."""
+    checked: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, (check, value) in fields.items():
+        if value is None:
+            continue
+        try:
+            checked[name] = check(value)
+        except ValidationError as exc:
+            errors.update(exc.fields or {name: exc.message})
+    if errors:
+        raise ValidationError.of(errors)
+    return checked
 
 
 def validate_body(body: str) -> str:

@@ -36,6 +36,7 @@ from .domain import (
     utcnow,
     validate_about_me,
     validate_body,
+    validate_fields,
     validate_password,
     validate_username,
 )
@@ -78,7 +79,11 @@ class Microblog:
     # ------------------------------------------------------------ accounts
 
     def register(self, username: str, email: str, password: str) -> User:
-        validate_password(password)
+        validate_fields(  # every field's problem at once, before the slow hash
+            username=(validate_username, username),
+            email=(normalize_email, email),
+            password=(validate_password, password),
+        )
         user = User.new(username, email, auth.hash_password(password))
         self.store.create_user(user)
         self._emit(UserCreated(user.id))

@@ -89,6 +89,15 @@ def test_register_reports_invalid_fields(client, fields, field):
     assert_error(register(client, **fields), 422, "Unprocessable Entity", field)
 
 
+def test_register_names_every_invalid_field_at_once(client):
+    response = register(client, username="ab", email="not-an-email", password="short")
+    body = assert_error(response, 422, "Unprocessable Entity")
+    assert set(body["fields"]) == {"username", "email", "password"}
+    assert body["fields"]["password"] == "Password must be at least 8 characters."
+    assert all(message in body["message"] for message in body["fields"].values())
+    assert client.get("/api/users").json()["items"] == []
+
+
 def test_missing_fields_are_named(client):
     body = assert_error(
         client.post("/api/users", json={"username": "susan"}), 422, "Unprocessable Entity"

@@ -126,8 +126,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        fields = {exc.field: exc.message} if exc.field else None
-        return error_response(DOMAIN_STATUS.get(type(exc), 400), exc.message, fields)
+        return error_response(DOMAIN_STATUS.get(type(exc), 400), exc.message, exc.fields)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
