@@ -65,9 +65,19 @@ function fromTemplate(id) {
   return document.getElementById(id).content.cloneNode(true);
 }
 
-/** A same-site path from `?next=`, never another site. */
+/** Where `?next=` may send one: an address of this origin, else "/". The
+ * value is parsed as the browser will parse it (URL drops tabs and newlines,
+ * reads "\" as "/"), so no spelling can reach another origin; the absolute
+ * href is returned, so "//host" cannot come back as a path. */
 function safeNext(value) {
-  return /^\/(?![/\\])/.test(value || "") ? value : "/";
+  const origin = window.location.origin;
+  let url;
+  try {
+    url = new URL(value || "/", origin);
+  } catch {
+    return "/";
+  }
+  return url.origin === origin ? url.href : "/";
 }
 
 function go(url, message) {
