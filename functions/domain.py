@@ -157,8 +157,20 @@ def validate_fields(**fields: tuple[Callable[[str], str], str | None]) -> dict[s
     return checked
 
 
+# Characters XML 1.0 cannot hold (C0 controls but tab, newline and return;
+# lone surrogates; U+FFFE, U+FFFF): one in a post would make every Atom feed
+# that lists it malformed. Stripped from text at the edge; the feed writer
+# strips them again whatever the store holds (`sitegen.render`).
+NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without the characters no page or feed may carry (NOT_XML_CHARS)."""
+    return NOT_XML_CHARS.sub("", text)
+
+
 def validate_body(body: str) -> str:
-    body = (body or "").strip()
+    body = clean_text(body or "").strip()
     if not body:
         raise ValidationError("Say something: a post cannot be empty.", "body")
     if len(body) > BODY_MAX:
@@ -167,7 +179,7 @@ def validate_body(body: str) -> str:
 
 
 def validate_about_me(about_me: str) -> str:
-    about_me = (about_me or "").strip()
+    about_me = clean_text(about_me or "").strip()
     if len(about_me) > ABOUT_ME_MAX:
         raise ValidationError(f"About me has at most {ABOUT_ME_MAX} characters.", "about_me")
     return about_me

@@ -1,4 +1,4 @@
-"""Post bodies: Markdown rendered once, at write time, then sanitized; language detection.
+"""Post bodies: Markdown rendered at write time and sanitized (again at render); languages.
 
 Languages are told by fastText's compact language-identification model
 (lid.176.ftz, 0.9 MB, 176 languages) through its predict-only binding
@@ -45,6 +45,7 @@ ALLOWED_TAGS = {
     "ul",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+URL_SCHEMES = {"http", "https", "mailto"}
 UNKNOWN_LANGUAGE = ""
 
 # The ISO 639-1 languages Amazon Translate handles (and lid.176 knows): a
@@ -80,12 +81,20 @@ def _markdown() -> markdown.Markdown:
 
 def render_markdown(body: str) -> str:
     """Safe HTML for a post body written in Markdown."""
-    html = _markdown().reset().convert(body)
+    return sanitize(_markdown().reset().convert(body))
+
+
+def sanitize(html: str) -> str:
+    """`html` reduced to the allow-list. Run when a post is written and again
+    wherever its stored HTML is put on a page, in a feed or in the API: stored
+    HTML then obeys today's rules, even if they tightened after it was
+    written. About 10-15 µs a post, half again the cost of rendering its
+    fragment (bench/sanitize.py)."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener",
     )
 

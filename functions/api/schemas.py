@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import urls
 from ..domain import Post, User, format_time
+from ..markup import sanitize
 
 
 class Strict(BaseModel):
@@ -102,7 +103,7 @@ def post_out(post: Post, author: User, html: str) -> dict:
     return {
         "id": post.id,
         "body": post.body,
-        "body_html": post.body_html,
+        "body_html": sanitize(post.body_html),  # today's rules, as on the pages
         "language": post.language,
         "timestamp": format_time(post.timestamp),
         "author": {"id": author.id, "username": author.username, "avatar": author.avatar(48)},

@@ -15,7 +15,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .. import urls
-from ..domain import Post, User, format_time
+from ..domain import Post, User, clean_text, format_time
+from ..markup import sanitize
 from .content import Document, read_documents
 from .data import SiteData
 from .pages import (
@@ -98,6 +99,10 @@ class Renderer:
         )
         self.env.filters["iso"] = format_time
         self.env.filters["shown"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+        # A stored post's HTML is cleaned again wherever it is put on a page or
+        # in a feed: it then obeys today's allow-list, not that of the day it
+        # was written (`markup.sanitize`).
+        self.env.filters["sanitize"] = sanitize
         self._post_template = self.env.get_template("_post.html")
 
     # ------------------------------------------------------------ helpers
@@ -124,6 +129,10 @@ class Renderer:
 
     def _render(self, url: str, template: str, **context) -> Output:
         text = self.env.get_template(template).render(page_url=url, **context)
+        if template.endswith(".xml"):
+            # Feeds and sitemaps are XML whatever the data: no character XML
+            # cannot hold gets through (escaping already covers the markup).
+            text = clean_text(text)
         return Output(url, text.encode("utf-8"))
 
     # ------------------------------------------------------------ pages
