@@ -46,8 +46,7 @@ def port(text: str) -> int:
 
 
 def build(args: argparse.Namespace) -> int:
-    from functions.local import local_builder
-    from functions.wiring import open_store
+    from functions.wiring import local_builder, open_store
 
     settings = Settings.from_env()
     store = open_store(settings, create=True)

@@ -15,9 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from email_validator import EmailNotValidError, validate_email
-from ulid import ULID
-
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
 BODY_MAX = 500
@@ -81,7 +78,7 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-_last_id = ULID.from_int(0)
+_last_id = 0  # the last ULID handed out, as a number
 _id_lock = threading.Lock()
 
 
@@ -91,15 +88,19 @@ def new_id(at: datetime | None = None) -> str:
     Ids made without `at` are monotonic within the process, so two posts
     written in the same millisecond still sort in the order they were made.
     """
+    # Imported here: python-ulid reads its package metadata when imported
+    # (~20 ms), and most processes (a site build) never make an id.
+    from ulid import ULID
+
     global _last_id
     if at is not None:
         return str(ULID.from_datetime(at))
     with _id_lock:
-        candidate = ULID()
-        if int(candidate) <= int(_last_id):
-            candidate = ULID.from_int(int(_last_id) + 1)
+        candidate = int(ULID())
+        if candidate <= _last_id:
+            candidate = _last_id + 1
         _last_id = candidate
-    return str(candidate)
+    return str(ULID.from_int(candidate))
 
 
 def format_time(at: datetime) -> str:
@@ -125,6 +126,10 @@ def validate_username(username: str) -> str:
 
 def normalize_email(email: str) -> str:
     """The validated address; compare addresses with `email_key`."""
+    # Imported here: it compiles large patterns when imported (~20 ms), which
+    # only registration and profile edits need.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:

@@ -14,9 +14,7 @@ from starlette.types import Receive, Scope, Send
 from .api.errors import error_response
 from .api.missing import is_api_path
 from .config import Settings
-from .sitegen.builder import SiteBuilder
-from .sitegen.publish import LocalPublisher
-from .wiring import create_api, make_renderer, open_store
+from .wiring import create_api, local_builder, open_store
 
 
 class SiteFiles:
@@ -32,12 +30,6 @@ class SiteFiles:
             await response(scope, receive, send)
             return
         await self.files(scope, receive, send)
-
-
-def local_builder(settings: Settings, store, workers: int | None = None) -> SiteBuilder:
-    """The site build writing into `site/`."""
-    site_dir = settings.site_dir
-    return SiteBuilder(store, make_renderer(settings), lambda: LocalPublisher(site_dir), workers)
 
 
 def create_local_app(settings: Settings, build: bool = True) -> FastAPI:

@@ -4,6 +4,10 @@
 make their store, renderer, mailer, translator, publisher and FastAPI app
 here, so the choices (SQLite or DynamoDB, outbox, SMTP or SES, a key from a
 file or from Secrets Manager) are made once, in one way.
+
+Each part's modules are imported by the function that makes it, not with
+this module: a site build never loads FastAPI, boto3 or the password
+hasher, and the render function never loads the API.
 """
 
 from __future__ import annotations
@@ -14,26 +18,22 @@ from collections.abc import Callable
 from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING
 
-import boto3
-from fastapi import FastAPI
-
-from . import auth
-from .api import edge
-from .api.app import create_app
-from .api.missing import MissingPage
 from .config import Settings
-from .mail import Mailer, make_mailer
-from .services import Microblog
-from .translate import Translator
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from .mail import Mailer
+    from .sitegen.builder import SiteBuilder
     from .sitegen.render import Renderer
     from .sitegen.s3 import S3Publisher
     from .store import Store
+    from .translate import Translator
 
 __all__ = [
     "create_api",
     "lambda_app",
+    "local_builder",
     "make_mailer",
     "make_renderer",
     "make_translator",
@@ -50,6 +50,8 @@ __all__ = [
 @cache
 def secrets_client():
     """One Secrets Manager client per process (made when a secret is first read)."""
+    import boto3
+
     return boto3.client("secretsmanager")
 
 
@@ -121,6 +123,22 @@ def make_renderer(settings: Settings) -> Renderer:
     return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
 
 
+def local_builder(settings: Settings, store: Store, workers: int | None = None) -> SiteBuilder:
+    """The site build writing into `site/` (`SITE_DIR`)."""
+    from .sitegen.builder import SiteBuilder
+    from .sitegen.publish import LocalPublisher
+
+    site_dir = settings.site_dir
+    return SiteBuilder(store, make_renderer(settings), lambda: LocalPublisher(site_dir), workers)
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    """The outbox folder, SMTP or SES, as the settings say (see `functions.mail`)."""
+    from .mail import make_mailer
+
+    return make_mailer(settings)
+
+
 class LazyRenderer:
     """The renderer, made when a request first renders something (a post's
     HTML, the 404 page, a mail): the template engine, the templates and the
@@ -142,6 +160,8 @@ class LazyRenderer:
 def make_translator(settings: Settings) -> Translator:
     """Amazon Translate, with boto3's own configuration (credentials, region,
     `AWS_ENDPOINT_URL_TRANSLATE`)."""
+    from .translate import Translator
+
     return Translator()
 
 
@@ -174,6 +194,11 @@ def create_api(
     """The API app (routes under `/api`) over `store` (default: the configured
     one); `on_change` receives each write's change events. With
     `ORIGIN_SECRET_ARN`, only requests through CloudFront are served."""
+    from . import auth
+    from .api import edge
+    from .api.app import create_app
+    from .services import Microblog
+
     microblog = Microblog(
         store if store is not None else open_store(settings), auth.Tokens(secret_key(settings))
     )
@@ -195,6 +220,8 @@ def lambda_app(settings: Settings) -> FastAPI:
     """The API function's app: the API, plus the site's 404 page for the
     missing pages CloudFront's origin group fails over to it. On AWS the
     site is re-rendered from the table's stream, not by the API."""
+    from .api.missing import MissingPage
+
     settings.check_lambda("api")
     app = create_api(settings)
     app.mount("/", MissingPage(app.state.renderer), name="missing")

@@ -1,11 +1,13 @@
 """The full build and the incremental rebuild: one renderer, two page sets.
 
 The full build reads the corpus once (`Snapshot`), lists every page, and
-renders them in worker processes (forked, so they share the snapshot and
-the compiled templates without copying); each worker writes through its own
-publisher. Then it removes what the site no longer has and flushes (e.g. a
-CloudFront invalidation) once. The incremental rebuild renders only the
-pages a change touches, straight from the store, in the calling process.
+renders in worker processes (forked, so they share the snapshot and the
+compiled templates without copying), in two passes: first every post's
+fragment once (`_post.html`, which every page listing the post reuses), then
+the pages, each worker writing through its own publisher. Then it removes
+what the site no longer has and flushes (e.g. a CloudFront invalidation)
+once. The incremental rebuild renders only the pages a change touches,
+straight from the store, in the calling process.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
 from tqdm import tqdm
 
-from ..domain import Event
+from ..domain import Event, Post
 from ..store import Store
 from .data import SiteData, Snapshot, StoreData
 from .pages import PageRef, all_pages, pages_for_all
@@ -87,14 +90,20 @@ def render_and_publish(
     return stats
 
 
-# What a forked worker inherits from the parent (set just before forking).
-_job: tuple[Renderer, SiteData, Callable[[], Publisher]] | None = None
+# What a forked worker inherits from the parent (set just before forking):
+# the renderer, the data, the publisher factory and the posts, oldest first.
+_job: tuple[Renderer, SiteData, Callable[[], Publisher], list[Post]] | None = None
 _worker_publisher: Publisher | None = None
+
+
+def _worker_fragments(bounds: tuple[int, int]) -> list[tuple[str, str]]:
+    renderer, data, _make_publisher, posts = _job
+    return renderer.prerender(posts[bounds[0] : bounds[1]], data)
 
 
 def _worker_batch(pages: Sequence[PageRef]) -> tuple[int, Stats]:
     global _worker_publisher
-    renderer, data, make_publisher = _job
+    renderer, data, make_publisher, _posts = _job
     if _worker_publisher is None:
         _worker_publisher = make_publisher()  # one per process: no shared clients
     return len(pages), render_and_publish(pages, renderer, data, _worker_publisher)
@@ -148,7 +157,7 @@ class SiteBuilder:
         stream batch's images over it: see `data.Overlay`)."""
         started = time.perf_counter()
         events = list(events)
-        with self._lock:
+        with self._lock, self.renderer.reusing_fragments():
             data: SiteData = StoreData(self.store)
             if overlay is not None:
                 data = overlay(data)
@@ -166,19 +175,29 @@ class SiteBuilder:
         with bar:
             if self.workers > 1 and len(batches) > 1 and "fork" in _start_methods():
                 global _job
-                _job = (self.renderer, data, self.make_publisher)
+                posts = list(data.all_posts())
+                _job = (self.renderer, data, self.make_publisher, posts)
                 try:
                     ctx = multiprocessing.get_context("fork")
+                    # Pass 1: every post's fragment, once, shared out between
+                    # the workers; pass 2, in workers forked after it, reuses them.
+                    step = -(-len(posts) // (self.workers * 4)) or 1
+                    bounds = [(i, i + step) for i in range(0, len(posts), step)]
+                    fragments = {}
                     with ctx.Pool(self.workers) as pool:
+                        for part in pool.imap_unordered(_worker_fragments, bounds):
+                            fragments.update((i, Markup(html)) for i, html in part)
+                    with self.renderer.reusing_fragments(fragments), ctx.Pool(self.workers) as pool:
                         for size, batch_stats in pool.imap_unordered(_worker_batch, batches):
                             stats.add(batch_stats)
                             bar.update(size)
                 finally:
                     _job = None
             else:
-                for batch in batches:
-                    stats.add(render_and_publish(batch, self.renderer, data, self.publisher))
-                    bar.update(len(batch))
+                with self.renderer.reusing_fragments():
+                    for batch in batches:
+                        stats.add(render_and_publish(batch, self.renderer, data, self.publisher))
+                        bar.update(len(batch))
         return stats
 
 

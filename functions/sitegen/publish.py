@@ -36,40 +36,68 @@ class Publisher(Protocol):
 
 
 class LocalPublisher:
-    """Writes files under `root` atomically and skips unchanged bytes.
+    """Writes files under `root` and skips unchanged bytes.
 
-    A file is written to a temporary name in the same folder and moved into
-    place with `os.replace`, so a reader (the web server) sees the old page
-    or the new one, never half of one.
+    A file that exists is replaced atomically: the new bytes are written to a
+    temporary name in the same folder and moved into place with `os.replace`,
+    so a reader (the web server) sees the old page or the new one, never half
+    of one. A new file (all of them in a fresh folder) is created in place,
+    without reading or renaming anything: there was no page to see before.
     """
 
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
+        self._root = str(self.root)
 
     def _target(self, path: str) -> Path:
+        return Path(self._path(path))
+
+    def _path(self, path: str) -> str:
         parts = path.split("/")
         if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
             raise ValueError(f"refusing to write outside the site: {path!r}")
-        return self.root.joinpath(*parts)
+        return f"{self._root}/{path}"
 
     def write(self, path: str, body: bytes) -> bool:
         """Write `body` at `path`; False when the file already held these bytes."""
-        target = self._target(path)
-        try:
-            if target.read_bytes() == body:
+        target = self._path(path)
+        if self._create(target, body):
+            return True
+        with open(target, "rb") as f:
+            if f.read() == body:
                 return False
-        except (FileNotFoundError, IsADirectoryError):
-            pass
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder, _, name = target.rpartition("/")
         # Unique per process and thread, so concurrent writers never share it.
-        tmp = target.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}"
+        tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{name}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             with os.fdopen(fd, "wb") as f:
                 f.write(body)
             os.replace(tmp, target)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    @staticmethod
+    def _create(target: str, body: bytes) -> bool:
+        """Write a file that does not exist yet; False when it exists."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:  # a new folder
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                fd = os.open(target, flags, 0o644)
+            except FileExistsError:
+                return False
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+        except BaseException:
+            os.unlink(target)  # never leave half a page behind
             raise
         return True
 

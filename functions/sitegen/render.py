@@ -1,18 +1,24 @@
 """Pages to bytes, with the Jinja2 templates of `templates/`.
 
 The same `_post.html` partial renders a post on every static page and in the
-API's `html` field, so a post looks the same wherever it appears.
+API's `html` field, so a post looks the same wherever it appears. Within a
+build each post's fragment is rendered once and reused by every page that
+lists it (`reusing_fragments`): a post appears on 3 to 5 pages, and the
+partial is most of the rendering work.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup
 
 from .. import urls
 from ..domain import Post, User, clean_text, format_time
@@ -48,6 +54,16 @@ FEED_ENTRIES = 20
 # `updated` of a feed with no entries yet (Atom requires one; it must not
 # change between builds, or the feed would be rewritten every time).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# A post's time is shown 2 to 5 times per build (fragment, feeds, sitemap):
+# formatted once. Bounded, so a long-running server does not grow it forever.
+iso = lru_cache(maxsize=1 << 16)(format_time)
+
+
+@lru_cache(maxsize=1 << 16)
+def shown(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -90,20 +106,26 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are read once: no stat() of the file at each use.
+            auto_reload=False,
         )
         self.env.globals.update(
             asset=self.asset_url,
             urls=urls,
             absolute=self.absolute,
             footer_pages=[(d.title, urls.content_page(d.slug)) for d in self.documents.values()],
+            post_html=self.post_fragment,
         )
-        self.env.filters["iso"] = format_time
-        self.env.filters["shown"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+        self.env.filters["iso"] = iso
+        self.env.filters["shown"] = shown
         # A stored post's HTML is cleaned again wherever it is put on a page or
         # in a feed: it then obeys today's allow-list, not that of the day it
         # was written (`markup.sanitize`).
         self.env.filters["sanitize"] = sanitize
         self._post_template = self.env.get_template("_post.html")
+        self._templates: dict[str, Template] = {}
+        # Post id -> rendered fragment, while a build reuses them (else None).
+        self._fragments: dict[str, Markup] | None = None
 
     # ------------------------------------------------------------ helpers
 
@@ -122,13 +144,48 @@ class Renderer:
         """One post, by the `_post.html` partial (also used by the API)."""
         return self._post_template.render(post=post, author=author)
 
+    def post_fragment(self, post: Post, author: User) -> Markup:
+        """A post on a page (`post_html(post, author)` in the templates):
+        rendered once per build while `reusing_fragments` is on."""
+        fragments = self._fragments
+        if fragments is None:
+            return Markup(self.post_html(post, author))
+        html = fragments.get(post.id)
+        if html is None:
+            html = fragments[post.id] = Markup(self.post_html(post, author))
+        return html
+
+    @contextmanager
+    def reusing_fragments(self, fragments: dict[str, Markup] | None = None) -> Iterator[dict]:
+        """Within: each post's fragment is rendered at most once (or taken
+        from `fragments`, rendered beforehand) and reused by every page that
+        lists it. For one build or one rebuild only: a post's fragment also
+        shows its author's name and avatar, which may change between builds."""
+        self._fragments = {} if fragments is None else fragments
+        try:
+            yield self._fragments
+        finally:
+            self._fragments = None
+
+    def prerender(self, posts: Sequence[Post], data: SiteData) -> list[tuple[str, str]]:
+        """The fragments of `posts`, as (post id, html): a build worker's share."""
+        authors = data.users({post.author_id for post in posts})
+        return [
+            (post.id, self.post_html(post, authors[post.author_id]))
+            for post in posts
+            if post.author_id in authors
+        ]
+
     @staticmethod
     def _with_authors(posts: list[Post], data: SiteData) -> list[tuple[Post, User]]:
         authors = data.users({post.author_id for post in posts})
         return [(post, authors[post.author_id]) for post in posts if post.author_id in authors]
 
     def _render(self, url: str, template: str, **context) -> Output:
-        text = self.env.get_template(template).render(page_url=url, **context)
+        loaded = self._templates.get(template)
+        if loaded is None:
+            loaded = self._templates[template] = self.env.get_template(template)
+        text = loaded.render(page_url=url, **context)
         if template.endswith(".xml"):
             # Feeds and sitemaps are XML whatever the data: no character XML
             # cannot hold gets through (escaping already covers the markup).
