@@ -6,6 +6,7 @@ It is "configured" when boto3 can find credentials and a region, or when
 
 from __future__ import annotations
 
+import functools
 import os
 
 import boto3
@@ -24,14 +25,24 @@ class Translator:
     def __init__(self, client=None):
         self._client = client
 
+    @functools.cached_property
+    def configured(self) -> bool:
+        """Whether `translate` can reach a service: the UI offers "Translate"
+        only then (GET /api/me says), instead of a link that can only fail."""
+        if self._client is not None:
+            return True
+        session = boto3.Session()
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_TRANSLATE")
+        return bool(session.region_name) and (
+            session.get_credentials() is not None or bool(endpoint)
+        )
+
     def _translate_client(self):
         if self._client is not None:
             return self._client
-        session = boto3.Session()
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_TRANSLATE")
-        if not session.region_name or (session.get_credentials() is None and not endpoint):
+        if not self.configured:
             raise TranslationUnavailable("Translation is not configured.")
-        self._client = session.client("translate")
+        self._client = boto3.Session().client("translate")
         return self._client
 
     def translate(self, text: str, source_language: str, dest_language: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jwt
 import pytest
 
@@ -291,6 +293,28 @@ def test_the_openapi_schema_and_docs_are_served(client):
     schema = client.get("/api/openapi.json").json()
     assert "/api/session" in schema["paths"] and "/api/posts" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_the_docs_load_swagger_ui_from_the_package_with_no_inline_script(client):
+    page = client.get("/api/docs")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "//" not in page.text  # nothing from a CDN
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=|<style", page.text)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {source.rsplit("/", 1)[1] for source in sources} == {
+        "favicon.svg",
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "start.js",
+    }
+    for source in sources:
+        asset = client.get(source)
+        assert asset.status_code == 200 and len(asset.content) > 100, source
+    assert '"/api/openapi.json"' in client.get("/api/docs/start.js").text
+    bundle = next(source for source in sources if source.endswith("-bundle.js"))
+    assert client.get(bundle).headers["cache-control"].endswith("immutable")
+    stale = re.sub(r"/docs/[^/]+/", "/docs/1.0.0/", bundle)
+    assert_error(client.get(stale), 404, "Not Found")
 
 
 def test_every_operation_declares_its_response_model_and_error_envelope(client):

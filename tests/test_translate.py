@@ -62,15 +62,32 @@ def test_a_service_error_is_a_502_envelope(client, stubbed):
     assert body["message"] == "Translation failed."
 
 
-def test_without_aws_configuration_it_is_a_503(client, susan, monkeypatch, tmp_path):
+@pytest.fixture
+def no_aws(monkeypatch, tmp_path):
+    """No AWS credentials, region or Translate endpoint anywhere."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_TRANSLATE", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+
+def test_without_aws_configuration_it_is_a_503(client, susan, no_aws):
     client.app_state.translator = Translator()
     body = assert_error(client.post("/api/translate", json=HOLA), 503, "Service Unavailable")
     assert body["message"] == "Translation is not configured."
+
+
+def test_me_says_when_translation_is_configured(client, susan):
+    client.app_state.translator = Translator()
+    assert client.get("/api/me").json()["can_translate"] is True
+
+
+def test_me_says_when_translation_is_not_configured(client, susan, no_aws):
+    client.app_state.translator = Translator()
+    assert client.get("/api/me").json()["can_translate"] is False
+    me = client.get("/api/me").json()
+    assert "can_translate" not in client.get(f"/api/users/{me['id']}").json()
 
 
 def test_translation_against_a_local_translate_endpoint(client, susan, monkeypatch):

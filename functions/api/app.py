@@ -8,7 +8,7 @@ from .. import urls
 from ..mail import Mailer
 from ..services import Microblog
 from ..translate import Translator
-from . import errors
+from . import docs, errors
 from .csrf import check_origin
 from .deps import PostRenderer
 from .routers import feeds, follows, password, posts, session, tokens, translate, users
@@ -28,7 +28,7 @@ def create_app(
         version="1.0",
         description="The Flask Mega-Tutorial's microblog, as serverless functions.",
         openapi_url=f"{urls.API}/openapi.json",
-        docs_url=f"{urls.API}/docs",
+        docs_url=None,  # served from the package by `docs`, not from a CDN
         redoc_url=None,
         dependencies=[Depends(check_origin)],
     )
@@ -41,4 +41,5 @@ def create_app(
     routers = (session, tokens, users, follows, posts, feeds, password, translate)
     for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)
+    app.include_router(docs.router(app.title, app.openapi_url))
     return app

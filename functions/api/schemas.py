@@ -57,6 +57,11 @@ class UserOut(BaseModel):
     is_following: bool | None = Field(
         None, description="Whether the caller follows this user; only for another logged-in user."
     )
+    can_translate: bool | None = Field(
+        None,
+        description="Only in GET /api/me: whether POST /api/translate is configured"
+        " (the UI shows its Translate links only then).",
+    )
     links: UserLinks = Field(alias="_links")
 
 

@@ -5,7 +5,9 @@
 // fetch() calls to /api: the navigation shows who is logged in, the app
 // shells (/, /login/, /register/, /reset-password/, /edit-profile/) get their
 // forms wired up, profile pages get a Follow/Unfollow button, every <time> is
-// shown in local time, and posts in another language get a "Translate" link.
+// shown in local time, posts in another language get a "Translate" link (for
+// a logged-in reader, where translation is configured), and an avatar that
+// Gravatar cannot serve becomes the user's initial on a colour of their own.
 // Markup lives in the templates (<template> elements); this file only fills
 // it in. Without JavaScript every page still reads fine.
 
@@ -262,6 +264,10 @@ function readerLanguage() {
   return (navigator.language || "en").split("-")[0].toLowerCase();
 }
 
+/** Whether a "Translate" link can work: GET /api/me says so for a logged-in
+ * reader when the server has translation configured; otherwise none is shown. */
+let canTranslate = false;
+
 /** A "Translate" link under each post written in another language. */
 function addTranslateLinks(root = document) {
   const mine = readerLanguage();
@@ -303,7 +309,54 @@ function paragraph(text) {
 /** What every page shows of posts and times, also after posts are added. */
 function enhance(root = document) {
   localizeTimes(root);
-  addTranslateLinks(root);
+  if (canTranslate) addTranslateLinks(root);
+}
+
+// ------------------------------------------------------------------ avatars
+
+/** A hue of the name's own: the same on every page and every visit. */
+function nameHue(name) {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.codePointAt(0)) % 360;
+  return hash;
+}
+
+/** Gravatar out of reach (offline, blocked): draw the user's initial on a
+ * colour from their name in place of the broken image, with its size, class
+ * and text alternative. An inline SVG, so the CSP's img-src is not involved. */
+function replaceAvatar(img) {
+  const name = img.dataset.name || "?";
+  const svg = fromTemplate("avatar-fallback").firstElementChild;
+  for (const attribute of ["width", "height"]) {
+    svg.setAttribute(attribute, img.getAttribute(attribute));
+  }
+  svg.classList.add(...img.classList);
+  if (img.alt) {
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", img.alt);
+  } else {
+    svg.setAttribute("aria-hidden", "true");
+  }
+  $("rect", svg).setAttribute("fill", `hsl(${nameHue(name)} 55% 40%)`);
+  $("text", svg).textContent = [...name][0].toUpperCase();
+  img.replaceWith(svg);
+}
+
+/** Avatars that failed before this module ran, and any that fail later
+ * (also those the feed adds): error events do not bubble, but are captured. */
+function watchAvatars() {
+  document.addEventListener(
+    "error",
+    (event) => {
+      if (event.target instanceof HTMLImageElement && "name" in event.target.dataset) {
+        replaceAvatar(event.target);
+      }
+    },
+    true,
+  );
+  for (const img of $$("img[data-name]")) {
+    if (img.complete && img.naturalWidth === 0) replaceAvatar(img);
+  }
 }
 
 // ------------------------------------------------------------------ pages
@@ -558,11 +611,14 @@ async function profilePage(section, viewer) {
 // ------------------------------------------------------------------ start
 
 async function main() {
+  watchAvatars();
   showPendingFlashes();
   enhance();
   setInterval(() => localizeTimes(), 60_000);
   const user = await me;
   renderNav(user);
+  canTranslate = Boolean(user?.can_translate);
+  if (canTranslate) addTranslateLinks();
   const pages = [
     ["#home[data-app=home]", homePage],
     ["#login-form", loginPage],

@@ -56,6 +56,8 @@ def log_out(request: Request, response: Response, app: App, user: CurrentUser):
 @router.get(
     "/me", response_model=UserOut, response_model_exclude_unset=True, responses=documented()
 )
-def me(user: CurrentUser):
-    """The logged-in user (with e-mail), or 401."""
-    return user_out(user, include_email=True)
+def me(user: CurrentUser, request: Request):
+    """The logged-in user (with e-mail, and whether translation is configured), or 401."""
+    data = user_out(user, include_email=True)
+    data["can_translate"] = request.app.state.translator.configured
+    return data
