@@ -2,8 +2,11 @@
 
 Each use case is one transaction (`BEGIN IMMEDIATE`, so two writers queue up
 instead of failing on a lock upgrade). Uniqueness is held by unique indexes on
-the case-folded username and e-mail; counters are counted, so they can never
-drift from the rows. Each thread gets its own connection.
+the case-folded username and e-mail. Every read is one index range, whatever
+the size of the corpus: a user's counters are kept on the user's row, and
+each home feed in its own table (`timeline`), both updated in the same
+transaction as the post or follow that changes them. Each thread gets its
+own connection.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ CREATE TABLE IF NOT EXISTS users (
     created       TEXT NOT NULL,
     last_seen     TEXT NOT NULL,
     token_version INTEGER NOT NULL DEFAULT 0,
-    post_seq      INTEGER NOT NULL DEFAULT 0  -- the last Post.seq handed out
+    post_seq      INTEGER NOT NULL DEFAULT 0,  -- the last Post.seq handed out
+    post_count     INTEGER NOT NULL DEFAULT 0,
+    follower_count INTEGER NOT NULL DEFAULT 0,
+    followed_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS posts (
     id        TEXT PRIMARY KEY,
@@ -76,14 +82,45 @@ CREATE TABLE IF NOT EXISTS follows (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS follows_by_follower ON follows (follower_id, id);
 CREATE INDEX IF NOT EXISTS follows_by_followed ON follows (followed_id, id);
+-- Home feeds: one row per post in the feed of its author and of each of their
+-- followers (filled on write), so a feed page is one range of the key.
+CREATE TABLE IF NOT EXISTS timeline (
+    owner_id TEXT NOT NULL,
+    post_id  TEXT NOT NULL,
+    PRIMARY KEY (owner_id, post_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timeline_by_post ON timeline (post_id);
 """
+# A database made before counters and timelines were kept: add them, counted.
+COUNTERS = ("post_count", "follower_count", "followed_count")
+MIGRATE_COUNTERS = """
+UPDATE users SET
+    post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id),
+    follower_count = (SELECT COUNT(*) FROM follows f WHERE f.followed_id = users.id),
+    followed_count = (SELECT COUNT(*) FROM follows f WHERE f.follower_id = users.id)
+"""
+FILL_TIMELINES = """
+INSERT OR IGNORE INTO timeline (owner_id, post_id)
+SELECT author_id, id FROM posts
+UNION ALL
+SELECT f.follower_id, p.id FROM follows f JOIN posts p ON p.author_id = f.followed_id
+"""
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of `script`, one at a time (executescript would commit
+    the transaction they must run in)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
 
 USER_COLUMNS = """
     u.id, u.username, u.email, u.password_hash, u.about_me, u.created, u.last_seen,
-    u.token_version, u.post_seq,
-    (SELECT COUNT(*) FROM posts p WHERE p.author_id = u.id) AS post_count,
-    (SELECT COUNT(*) FROM follows f WHERE f.followed_id = u.id) AS follower_count,
-    (SELECT COUNT(*) FROM follows f WHERE f.follower_id = u.id) AS followed_count
+    u.token_version, u.post_seq, u.post_count, u.follower_count, u.followed_count
 """
 POST_COLUMNS = (
     "p.id, p.author_id, p.body, p.body_html, p.language, p.timestamp, p.seq, p.explore_seq"
@@ -137,7 +174,27 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._db().executescript(SCHEMA)  # idempotent; runs in its own transaction
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the tables, or bring an older database's up to date."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            for statement in _statements(SCHEMA):  # idempotent
+                db.execute(statement)
+            if "users" in tables and "post_count" not in columns:
+                for name in COUNTERS:
+                    db.execute(f"ALTER TABLE users ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+                db.execute(MIGRATE_COUNTERS)
+            if "posts" in tables and "timeline" not in tables:
+                db.execute(FILL_TIMELINES)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     # ------------------------------------------------------------ plumbing
 
@@ -288,7 +345,8 @@ class SQLiteStore:
     def create_post(self, post: Post) -> Post:
         with self._tx() as db:
             row = db.execute(
-                "UPDATE users SET post_seq = post_seq + 1 WHERE id = ? RETURNING post_seq",
+                "UPDATE users SET post_seq = post_seq + 1, post_count = post_count + 1"
+                " WHERE id = ? RETURNING post_seq",
                 (post.author_id,),
             ).fetchone()
             if row is None:
@@ -312,6 +370,12 @@ class SQLiteStore:
                     post.explore_seq,
                 ),
             )
+            # Into the author's feed and each follower's: a row per follower.
+            db.execute(
+                "INSERT INTO timeline (owner_id, post_id)"
+                " SELECT follower_id, ? FROM follows WHERE followed_id = ? UNION ALL SELECT ?, ?",
+                (post.id, post.author_id, post.author_id, post.id),
+            )
         return post
 
     def get_post(self, post_id: str) -> Post | None:
@@ -327,6 +391,10 @@ class SQLiteStore:
             if row is None:
                 return None
             db.execute("DELETE FROM posts WHERE id = ?", (post_id,))
+            db.execute("DELETE FROM timeline WHERE post_id = ?", (post_id,))
+            db.execute(
+                "UPDATE users SET post_count = post_count - 1 WHERE id = ?", (row["author_id"],)
+            )
         return _post(row)
 
     def _posts(self, where: str, args: tuple, cursor: str | None, limit: int) -> Page[Post]:
@@ -370,13 +438,13 @@ class SQLiteStore:
     def home_feed(
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Post]:
-        return self._posts(
-            "p.author_id = ? OR p.author_id IN"
-            " (SELECT f.followed_id FROM follows f WHERE f.follower_id = ?)",
-            (user_id, user_id),
-            cursor,
-            limit,
+        limit = clamp_limit(limit)
+        rows = self._db().execute(
+            f"SELECT {POST_COLUMNS} FROM timeline t JOIN posts p ON p.id = t.post_id"
+            " WHERE t.owner_id = ? AND t.post_id < ? ORDER BY t.post_id DESC LIMIT ?",
+            (user_id, self._cursor(cursor), limit + 1),
         )
+        return self._page(rows.fetchall(), limit, _post)
 
     # ------------------------------------------------------------ follows
 
@@ -387,6 +455,13 @@ class SQLiteStore:
                     "INSERT OR IGNORE INTO follows (follower_id, followed_id, id) VALUES (?, ?, ?)",
                     (follower_id, followed_id, new_id()),
                 ).rowcount
+                if added:
+                    self._count_edge(db, follower_id, followed_id, +1)
+                    db.execute(
+                        "INSERT OR IGNORE INTO timeline (owner_id, post_id)"
+                        " SELECT ?, id FROM posts WHERE author_id = ?",
+                        (follower_id, followed_id),
+                    )
         except sqlite3.IntegrityError:
             raise NotFound("User not found.") from None
         return bool(added)
@@ -397,7 +472,23 @@ class SQLiteStore:
                 "DELETE FROM follows WHERE follower_id = ? AND followed_id = ?",
                 (follower_id, followed_id),
             ).rowcount
+            if removed:
+                self._count_edge(db, follower_id, followed_id, -1)
+                db.execute(
+                    "DELETE FROM timeline WHERE owner_id = ?"
+                    " AND post_id IN (SELECT id FROM posts WHERE author_id = ?)",
+                    (follower_id, followed_id),
+                )
         return bool(removed)
+
+    @staticmethod
+    def _count_edge(db: sqlite3.Connection, follower_id: str, followed_id: str, step: int) -> None:
+        db.execute(
+            "UPDATE users SET followed_count = followed_count + ? WHERE id = ?", (step, follower_id)
+        )
+        db.execute(
+            "UPDATE users SET follower_count = follower_count + ? WHERE id = ?", (step, followed_id)
+        )
 
     def is_following(self, follower_id: str, followed_id: str) -> bool:
         row = self._db().execute(
