@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
+PASSWORD_MAX = 256  # checked before any hashing: a long password costs CPU
 BODY_MAX = 500
 ABOUT_ME_MAX = 140
 
@@ -57,10 +58,13 @@ class StaleUser(DomainError):
 
 
 class TooManyAttempts(DomainError):
-    """Login throttled: too many failures for this account or address."""
+    """Throttled: too many attempts (logins, reset mails, sign-ups) for this
+    account or address in the current window; `retry_after` is in seconds."""
 
-    def __init__(self, retry_after: int):
-        super().__init__("Too many failed login attempts; try again later.")
+    def __init__(
+        self, retry_after: int, message: str = "Too many failed login attempts; try again later."
+    ):
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -140,6 +144,8 @@ def normalize_email(email: str) -> str:
 def validate_password(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
         raise ValidationError(f"Password must be at least {PASSWORD_MIN} characters.", "password")
+    if len(password) > PASSWORD_MAX:
+        raise ValidationError(f"Password must be at most {PASSWORD_MAX} characters.", "password")
     return password
 
 
@@ -267,11 +273,22 @@ class Post:
 
 @dataclass(frozen=True)
 class Throttle:
-    """Failed logins counted for one key (an account or an address) in the
-    current fixed window, and when that window ends."""
+    """Attempts counted for one key (an account, an address, both) in the
+    current fixed window, and when that window ends; `allowed` is False when
+    the attempt asked for was refused (the limit was reached: not counted)."""
 
     count: int = 0
     until: datetime | None = None
+    allowed: bool = True
+
+
+@dataclass(frozen=True)
+class FormerName:
+    """A username a user left by renaming: its old pages redirect to the
+    user's current ones, for as long as nobody else holds the name."""
+
+    username: str
+    user_id: str
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,17 @@ profile always sees the post, and a local machine has no queue to run it on.
 
 from __future__ import annotations
 
+import logging
+import re
+
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.errors import error_response
 from .api.missing import is_api_path
 from .config import Settings
+from .security_headers import HEADERS
 from .wiring import create_api, local_builder, open_store
 
 
@@ -32,8 +36,58 @@ class SiteFiles:
         await self.files(scope, receive, send)
 
 
+class SecurityHeaders:
+    """ASGI middleware: every response carries `security_headers.HEADERS`,
+    replacing any the app set, as the CDN's response headers policy does
+    (`Override: true`), so the site behaves the same locally and on AWS."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+        self.names = {name for name, _ in self.headers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                kept = [(k, v) for k, v in headers if k.lower() not in self.names]
+                message = {**message, "headers": kept + self.headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RedactTokens(logging.Filter):
+    """Blanks `token=...` in the addresses of uvicorn's access log. Reset
+    links carry their token in the fragment, which browsers never send; this
+    covers links mailed before that, and any other token in a query."""
+
+    TOKEN = re.compile(r"(?<=[?&]token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.TOKEN.sub("[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def keep_tokens_out_of_logs() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+
+
 def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
-    """The whole local stack; with `build`, the site is fully built first."""
+    """The whole local stack; with `build`, the site is fully built first.
+    Run data (`VAR_DIR`: database, key, outbox) is made owner-only."""
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keep_tokens_out_of_logs()
     store = open_store(settings, create=True)
     builder = local_builder(settings, store)
     if build:
@@ -41,4 +95,5 @@ def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     app = create_api(settings, store, builder.renderer, on_change=builder.apply)
     app.state.builder = builder
     app.mount("/", SiteFiles(settings.site_dir), name="site")
+    app.add_middleware(SecurityHeaders)
     return app

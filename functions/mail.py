@@ -37,10 +37,14 @@ class OutboxMailer:
         self.folder = Path(folder)
 
     def send(self, message: EmailMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Write the message owner-only (0600, in a 0700 folder): a reset
+        mail holds a link that logs its reader in."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = new_id()
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(message.as_bytes())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(message.as_bytes())
         os.replace(tmp, self.folder / f"{name}.eml")  # a reader never sees half a mail
 
 

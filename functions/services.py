@@ -7,6 +7,7 @@ stream carries the same facts to the render function.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 from . import auth
 from .domain import (
+    PASSWORD_MAX,
     BadRequest,
     Event,
     Followed,
@@ -60,10 +62,50 @@ def new_post(author_id: str, body: str, language: str | None = None, at=None) ->
 
 log = logging.getLogger(__name__)
 
-LOGIN_WINDOW = timedelta(minutes=15)
-ACCOUNT_FAILURES = 5  # failed logins per account per window
-ADDRESS_FAILURES = 20  # failed logins per client address per window
 LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `attempts` per fixed `window` for one key."""
+
+    attempts: int
+    window: timedelta
+
+
+# The throttling policy (the README states it). Every attempt is counted in
+# the store, atomically and before the password is checked, so racing
+# requests cannot get more checks than the limit, and the counts hold across
+# processes and Lambda instances. Counting per account *and* address means a
+# stranger who guesses wrong locks out only themselves; the per-account limit
+# bounds guessing from many addresses, and a password reset lifts it.
+LOGIN_PAIR = Limit(5, timedelta(minutes=15))  # one account from one address
+LOGIN_ADDRESS = Limit(20, timedelta(minutes=15))  # failed logins from one address
+LOGIN_ACCOUNT = Limit(100, timedelta(minutes=15))  # failed logins of one account
+RESET_EMAIL = Limit(3, timedelta(hours=1))  # reset mails to one address
+RESET_ADDRESS = Limit(10, timedelta(hours=1))  # reset requests from one client
+REGISTER_ADDRESS = Limit(10, timedelta(hours=1))  # sign-ups from one client
+
+LOGIN_THROTTLED = "Too many failed login attempts; try again later."
+RESET_THROTTLED = "Too many password reset requests; try again later."
+REGISTER_THROTTLED = "Too many sign-ups from your address; try again later."
+USERNAME_INPUT_MAX = 64  # longer names cannot exist: not looked up, not hashed
+
+
+def _name(text: str) -> str:
+    """A bounded key part for any text a caller sends (a name of any length,
+    even with lone surrogates): what is counted, never shown."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def login_keys(username: str, address: str) -> dict[str, Limit]:
+    """The throttle keys of a login: the pair first, so a refused pair counts nothing else."""
+    account = _name(username_key(username or ""))
+    return {
+        f"login:{account}@{address}": LOGIN_PAIR,
+        f"login-from:{address}": LOGIN_ADDRESS,
+        f"login:{account}": LOGIN_ACCOUNT,
+    }
 
 
 @dataclass
@@ -78,7 +120,25 @@ class Microblog:
 
     # ------------------------------------------------------------ accounts
 
-    def register(self, username: str, email: str, password: str) -> User:
+    def _take(self, keys: dict[str, Limit], message: str) -> None:
+        """Count one attempt on every key, or on none: raises TooManyAttempts
+        (and takes back what it counted) when one of them is at its limit."""
+        now = utcnow()
+        taken = []
+        for key, limit in keys.items():
+            throttle = self.store.take_attempt(key, limit.attempts, limit.window, now)
+            if not throttle.allowed:
+                for earlier in taken:
+                    self.store.refund_attempt(earlier, now)
+                wait = (throttle.until - now).total_seconds() if throttle.until else 1
+                raise TooManyAttempts(max(1, math.ceil(wait)), message)
+            taken.append(key)
+
+    def register(self, username: str, email: str, password: str, address: str = "") -> User:
+        """A new account; with `address`, sign-ups from one client are throttled
+        (every attempt counts, also one refused for a taken name)."""
+        if address:
+            self._take({f"register-from:{address}": REGISTER_ADDRESS}, REGISTER_THROTTLED)
         validate_fields(  # every field's problem at once, before the slow hash
             username=(validate_username, username),
             email=(normalize_email, email),
@@ -90,25 +150,28 @@ class Microblog:
         return self.require_user(user.id)
 
     def log_in(self, username: str, password: str, address: str) -> User | None:
-        """`authenticate`, throttled per account and per client address; the
-        counts live in the store, so they hold across processes. A wrong
-        password and an unknown user count (and answer) the same."""
-        now = utcnow()
-        keys = {
-            f"user:{username_key(username or '')}": ACCOUNT_FAILURES,
-            f"ip:{address}": ADDRESS_FAILURES,
-        }
-        for key, limit in keys.items():
-            throttle = self.store.login_throttle(key, now)
-            if throttle.count >= limit:
-                raise TooManyAttempts(math.ceil((throttle.until - now).total_seconds()))
+        """`authenticate`, throttled (see LOGIN_PAIR and the limits after it).
+        The attempt is counted before the password is checked; a right
+        password takes it back from the address and the account and clears
+        the pair. A wrong password and an unknown user count (and answer) the same."""
+        keys = login_keys(username, address)
+        self._take(keys, LOGIN_THROTTLED)
         user = self.authenticate(username, password)
         if user is None:
-            for key in keys:
-                self.store.record_login_failure(key, LOGIN_WINDOW, now)
             return None
-        self.store.clear_login_failures(next(iter(keys)))
+        now = utcnow()
+        pair, *others = keys
+        self.store.clear_attempts(pair)
+        for key in others:
+            self.store.refund_attempt(key, now)
         return user
+
+    def forget_failures(self, username: str, address: str) -> None:
+        """Lift the login throttle of an account (all addresses) and of its
+        pair with `address`: after a password reset the owner gets in at once."""
+        pair, _, account = login_keys(username, address)
+        self.store.clear_attempts(pair)
+        self.store.clear_attempts(account)
 
     def touch(self, user: User) -> User:
         """Record that the user was seen, at most once a minute (not a write
@@ -125,9 +188,13 @@ class Microblog:
         return updated
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The user, when the password is right; None otherwise (same cost either way)."""
-        user = self.store.get_user_by_username(username or "")
-        return user if auth.check_password(user, password or "") else None
+        """The user, when the password is right; None otherwise (same cost
+        either way). Inputs too long to be right are refused unhashed."""
+        username, password = username or "", password or ""
+        if len(username) > USERNAME_INPUT_MAX or len(password) > PASSWORD_MAX:
+            return None
+        user = self.store.get_user_by_username(username)
+        return user if auth.check_password(user, password) else None
 
     def revoke_tokens(self, user: User) -> User:
         """Invalidate every session and API token the user holds. When another
@@ -145,9 +212,22 @@ class Microblog:
         """A link token for a forgotten password: valid 10 minutes, once."""
         return self.tokens.issue(user, auth.RESET)
 
-    def reset_password(self, token: str, password: str) -> User:
+    def request_password_reset(self, email: str, address: str) -> None:
+        """Count a reset request against the address asking and the e-mail
+        address asked for (known or not, so the limit tells nothing); raises
+        TooManyAttempts past either limit. The mail itself is `reset_mail_for`."""
+        self._take(
+            {
+                f"reset-from:{address}": RESET_ADDRESS,
+                f"reset:{_name(email.strip().casefold())}": RESET_EMAIL,
+            },
+            RESET_THROTTLED,
+        )
+
+    def reset_password(self, token: str, password: str, address: str = "") -> User:
         """Set a new password with a reset token. The token version is bumped,
-        which spends this token and logs out every session."""
+        which spends this token and logs out every session; the account's
+        login throttle is lifted (and its pair with `address`)."""
         user = self.user_for_token(token, auth.RESET)
         validate_password(password)
         changes = {
@@ -155,9 +235,11 @@ class Microblog:
             "token_version": user.token_version + 1,
         }
         try:  # two uses of one link racing: only the first one wins
-            return self.store.update_user(user.id, changes, if_token_version=user.token_version)
+            updated = self.store.update_user(user.id, changes, if_token_version=user.token_version)
         except StaleUser:
             raise auth.InvalidToken("The reset link has already been used.") from None
+        self.forget_failures(updated.username, address)
+        return updated
 
     def user_for_token(self, token: str, kind: str) -> User:
         """The user a token stands for; raises auth.InvalidToken otherwise."""
@@ -199,20 +281,44 @@ class Microblog:
         username: str | None = None,
         email: str | None = None,
         about_me: str | None = None,
+        password: str | None = None,
+        current_password: str | None = None,
+        address: str = "",
     ) -> User:
         """Change what the user may change about themselves (the tutorial's
-        Edit Profile, plus e-mail as its API allows)."""
+        Edit Profile, plus e-mail and password as its API allows).
+
+        A new e-mail or password needs the current password (checked under
+        the login throttle) and bumps the token version: outstanding reset
+        links, which went to the old address, are spent, and every other
+        session ends (the caller gets a new one)."""
         previous = self.require_user(user.id)
-        changes = {}
+        changes: dict = {}
         if username is not None:
             changes["username"] = validate_username(username)
-        if email is not None:
+        if email is not None and normalize_email(email) != previous.email:
             changes["email"] = normalize_email(email)
         if about_me is not None:
             changes["about_me"] = validate_about_me(about_me)
+        if password is not None:
+            changes["password_hash"] = auth.hash_password(validate_password(password))
         if not changes:
             return previous
-        updated = self.store.update_user(user.id, changes)
+        version = None
+        if "email" in changes or "password_hash" in changes:
+            if not current_password:
+                raise ValidationError(
+                    "Give your current password to change your e-mail or password.",
+                    "current_password",
+                )
+            if self.log_in(previous.username, current_password, address) is None:
+                raise Forbidden("Your current password is wrong.", "current_password")
+            version = previous.token_version
+            changes["token_version"] = version + 1
+        try:
+            updated = self.store.update_user(user.id, changes, if_token_version=version)
+        except StaleUser:  # a logout or reset came first: this session is void
+            raise auth.InvalidToken("token revoked") from None
         if updated != previous:
             self._emit(UserUpdated.of(updated, previous))
         return updated

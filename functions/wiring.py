@@ -77,7 +77,7 @@ def secret_key(settings: Settings) -> str:
         settings.require("SECRET_KEY_ARN")
     path = settings.var_dir / "secret_key"
     if not path.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Written whole under a temporary name, then linked into place: a
         # concurrent first start never reads a half-written key, and the
         # loser of the race simply uses the winner's key.

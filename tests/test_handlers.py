@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -144,7 +145,7 @@ def test_a_request_without_the_origin_secret_is_refused(aws_lambda, secret):
 def test_the_login_throttle_counts_the_viewers_address(registered, monkeypatch, viewer, other):
     """Both viewers come through the same edge (one sourceIp): only the one
     that failed too often is throttled."""
-    monkeypatch.setattr(services, "ADDRESS_FAILURES", 2)
+    monkeypatch.setattr(services, "LOGIN_ADDRESS", services.Limit(2, timedelta(minutes=15)))
 
     def wrong_password(address: str, n: int) -> dict:
         data = event("login.json", body=json.dumps({"username": f"u{n}", "password": "nope!"}))
@@ -195,7 +196,7 @@ def test_the_reset_link_points_at_the_viewers_site(registered, monkeypatch, site
     assert handlers.http(via_cloudfront(data), None)["statusCode"] == 202
     [message] = outbox.messages
     text = message.get_body(("plain",)).get_content()
-    assert f"{base or site_url}{urls.RESET_PASSWORD}?token=" in text
+    assert f"{base or site_url}{urls.RESET_PASSWORD}#token=" in text
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from functions.mail import OutboxMailer, SESMailer, SMTPMailer, compose
 from tests.server import free_port
 from tests.test_api import assert_error, login, register
 
-LINK = re.compile(r"http://127.0.0.1:8000/reset-password/\?token=([\w.-]+)")  # SITE_URL
+LINK = re.compile(r"http://127.0.0.1:8000/reset-password/#token=([\w.-]+)")  # SITE_URL
 
 
 @pytest.fixture

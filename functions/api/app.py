@@ -11,6 +11,7 @@ from ..translate import Translator
 from . import docs, errors
 from .csrf import check_origin
 from .deps import PostRenderer
+from .limits import BodyLimit
 from .routers import feeds, follows, password, posts, session, tokens, translate, users
 
 
@@ -38,6 +39,7 @@ def create_app(
     app.state.mail_sender = mail_sender
     app.state.translator = translator
     errors.install(app)
+    app.add_middleware(BodyLimit)
     routers = (session, tokens, users, follows, posts, feeds, password, translate)
     for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)

@@ -61,8 +61,9 @@ DOMAIN_STATUS = {
 # and a failure on our side (500).
 ALWAYS = (401, 500)
 # ...and every write: a malformed body (400), a cross-site cookie write
-# (403), fields that break a rule (422).
-WRITE = (400, 403, 422)
+# (403), a body over the limit (413, `limits.MAX_BODY`), fields that break a
+# rule (422).
+WRITE = (400, 403, 413, 422)
 # ...and every collection: a bad cursor (400), a bad page size (422).
 COLLECTION = (400, 422)
 

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import urls
-from ..domain import Post, User, format_time
+from ..domain import ABOUT_ME_MAX, BODY_MAX, PASSWORD_MAX, Post, User, format_time
 from ..markup import sanitize
+from ..services import USERNAME_INPUT_MAX
 
 
 class Strict(BaseModel):
@@ -16,22 +17,31 @@ class Strict(BaseModel):
 
 
 # ------------------------------------------------------------ requests
+# Every string has a maximum length, checked before anything is hashed or
+# stored (the domain's own rules, with their messages, are tighter). A
+# bounded string is also copied into a Rust string by pydantic, which refuses
+# a lone surrogate ("\ud800") with a 422 instead of letting it reach the store.
+
+USERNAME_FIELD = USERNAME_INPUT_MAX  # the domain allows 32: room for its message
+EMAIL_FIELD = 320  # RFC 5321's longest address
+BODY_FIELD = 4 * BODY_MAX  # the body is stripped, then checked against BODY_MAX
+ABOUT_ME_FIELD = 4 * ABOUT_ME_MAX
 
 
 class NewUser(Strict):
-    username: str = Field(examples=["susan"])
-    email: str = Field(examples=["susan@example.com"])
-    password: str = Field(examples=["correct horse battery staple"])
+    username: str = Field(max_length=USERNAME_FIELD, examples=["susan"])
+    email: str = Field(max_length=EMAIL_FIELD, examples=["susan@example.com"])
+    password: str = Field(max_length=PASSWORD_MAX, examples=["correct horse battery staple"])
 
 
 class Login(Strict):
-    username: str
-    password: str
+    username: str = Field(max_length=USERNAME_FIELD)
+    password: str = Field(max_length=PASSWORD_MAX)
     remember_me: bool = False
 
 
 class NewPost(Strict):
-    body: str = Field(examples=["Hello, *world*!"])
+    body: str = Field(max_length=BODY_FIELD, examples=["Hello, *world*!"])
 
 
 # ------------------------------------------------------------ responses
@@ -120,9 +130,15 @@ def post_out(post: Post, author: User, html: str) -> dict:
 
 
 class UpdateUser(Strict):
-    username: str | None = None
-    email: str | None = None
-    about_me: str | None = None
+    username: str | None = Field(None, max_length=USERNAME_FIELD)
+    email: str | None = Field(None, max_length=EMAIL_FIELD)
+    about_me: str | None = Field(None, max_length=ABOUT_ME_FIELD)
+    password: str | None = Field(None, max_length=PASSWORD_MAX, description="A new password.")
+    current_password: str | None = Field(
+        None,
+        max_length=PASSWORD_MAX,
+        description="Needed to change `email` or `password` (checked under the login throttle).",
+    )
 
 
 class Meta(BaseModel):

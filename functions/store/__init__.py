@@ -164,18 +164,22 @@ class Store(Protocol):
 
     def counts(self, user_id: str) -> Counts: ...
 
-    # login throttling (kept here so it holds across Lambda instances)
-    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
-        """Count one failed login for `key`. The window is fixed: it starts
-        with the first failure and lasts `window`; a failure after it ends
-        starts a new one. Concurrent failures all count."""
+    # throttles (kept here so they hold across processes and Lambda instances)
+    def take_attempt(self, key: str, limit: int, window: timedelta, now: datetime) -> Throttle:
+        """Count one attempt for `key`, unless `limit` attempts are counted in
+        its current window already: then nothing is counted and the answer is
+        `allowed=False`. The window is fixed: it starts with the first attempt
+        and lasts `window`. Atomic (a conditional increment): of any number of
+        concurrent calls, at most `limit` are allowed per window. Rows of
+        ended windows are swept (SQLite) or expire (DynamoDB's TTL)."""
         ...
 
-    def login_throttle(self, key: str, now: datetime) -> Throttle:
-        """The failures of `key` in its current window; Throttle() when none."""
+    def refund_attempt(self, key: str, now: datetime) -> None:
+        """Take one attempt back from `key`'s current window (a login that
+        turned out right counts against no limit but its own)."""
         ...
 
-    def clear_login_failures(self, key: str) -> None: ...
+    def clear_attempts(self, key: str) -> None: ...
 
     def close(self) -> None: ...
 

@@ -782,33 +782,40 @@ class DynamoStore:
             raise NotFound("User not found.")
         return Counts(user.post_count, user.follower_count, user.followed_count)
 
-    # ------------------------------------------------------------ login throttling
-    # One item per key: `count` failures until `until` (ISO time, so it compares
-    # as text), and `expires_at` for TTL to sweep it later. TTL deletion is
-    # lazy, so the window's end is always checked on read.
+    # ------------------------------------------------------------ throttles
+    # One item per key: `count` attempts until `until` (ISO time, so it compares
+    # as text), and `expires_at` for TTL to sweep it after the window. TTL
+    # deletion is lazy, so the window's end is always checked in the condition.
 
     @staticmethod
     def _throttle_key(key: str) -> dict[str, str]:
         return {PK: THROTTLE_PK + key, SK: THROTTLE_SK}
 
-    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
+    def take_attempt(self, key: str, limit: int, window: timedelta, now: datetime) -> Throttle:
         errors = self.client.exceptions
         names = {"#c": "count", "#u": "until"}
         for attempt in range(MAX_ATTEMPTS):
-            try:  # a failure inside the current window
+            try:  # one more in the current window, while under the limit
                 response = self.client.update_item(
                     TableName=self.table_name,
                     Key=dump(self._throttle_key(key)),
                     UpdateExpression="ADD #c :one",
-                    ConditionExpression=f"{ITEM_EXISTS} AND #u > :now",
+                    ConditionExpression=f"{ITEM_EXISTS} AND #u > :now AND #c < :limit",
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=dump({":one": 1, ":now": format_time(now)}),
+                    ExpressionAttributeValues=dump(
+                        {":one": 1, ":now": format_time(now), ":limit": limit}
+                    ),
                     ReturnValues="ALL_NEW",
                 )
                 item = load(response["Attributes"])
                 return Throttle(int(item["count"]), parse_time(item["until"]))
             except errors.ConditionalCheckFailedException:
                 pass
+            current = self._get(self._throttle_key(key))  # consistent: which condition failed?
+            if current is not None and parse_time(current["until"]) > now:
+                if int(current["count"]) >= limit:
+                    return Throttle(int(current["count"]), parse_time(current["until"]), False)
+                continue  # refunded or cleared meanwhile: count again
             until = now + window
             item = {
                 **self._throttle_key(key),
@@ -817,7 +824,7 @@ class DynamoStore:
                 "until": format_time(until),
                 TTL_ATTRIBUTE: math.ceil(until.timestamp()),
             }
-            try:  # the first failure of a new window (unless another writer won)
+            try:  # the first attempt of a new window (unless another writer won)
                 self.client.put_item(
                     TableName=self.table_name,
                     Item=dump(item),
@@ -830,13 +837,21 @@ class DynamoStore:
                 _backoff(attempt)
         raise AssertionError("unreachable: the window kept changing")
 
-    def login_throttle(self, key: str, now: datetime) -> Throttle:
-        item = self._get(self._throttle_key(key))
-        if item is None or parse_time(item["until"]) <= now:
-            return Throttle()
-        return Throttle(int(item["count"]), parse_time(item["until"]))
+    def refund_attempt(self, key: str, now: datetime) -> None:
+        # The window ended or was cleared: nothing to take back.
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=dump(self._throttle_key(key)),
+                UpdateExpression="ADD #c :minus",
+                ConditionExpression=f"{ITEM_EXISTS} AND #u > :now AND #c > :zero",
+                ExpressionAttributeNames={"#c": "count", "#u": "until"},
+                ExpressionAttributeValues=dump(
+                    {":minus": -1, ":zero": 0, ":now": format_time(now)}
+                ),
+            )
 
-    def clear_login_failures(self, key: str) -> None:
+    def clear_attempts(self, key: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key=dump(self._throttle_key(key)))
 
 

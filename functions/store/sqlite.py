@@ -11,6 +11,7 @@ own connection.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -65,11 +66,13 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS posts_by_author_seq ON posts (author_id, seq);
-CREATE TABLE IF NOT EXISTS login_failures (
+DROP TABLE IF EXISTS login_failures;  -- replaced by throttles (never pruned)
+CREATE TABLE IF NOT EXISTS throttles (
     key   TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
     until TEXT NOT NULL  -- the end of the current window
 );
+CREATE INDEX IF NOT EXISTS throttles_by_end ON throttles (until);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -170,7 +173,10 @@ class SQLiteStore:
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Owner-only (0600), made before SQLite opens it: its -wal and -shm
+            # files copy the database's mode, so no other local user reads them.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -523,30 +529,33 @@ class SQLiteStore:
             raise NotFound("User not found.")
         return Counts(user.post_count, user.follower_count, user.followed_count)
 
-    # ------------------------------------------------------------ login throttling
+    # ------------------------------------------------------------ throttles
 
-    def record_login_failure(self, key: str, window: timedelta, now: datetime) -> Throttle:
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT count, until FROM login_failures WHERE key = ?", (key,)
-            ).fetchone()
-            if row and parse_time(row["until"]) > now:
-                throttle = Throttle(row["count"] + 1, parse_time(row["until"]))
-            else:
+    def take_attempt(self, key: str, limit: int, window: timedelta, now: datetime) -> Throttle:
+        with self._tx() as db:  # BEGIN IMMEDIATE: read and write under one lock
+            row = db.execute("SELECT count, until FROM throttles WHERE key = ?", (key,)).fetchone()
+            if row is None or parse_time(row["until"]) <= now:
+                # A new window; sweep the rows whose window has ended (indexed
+                # on `until`, so each row is deleted once, by some later call).
+                db.execute("DELETE FROM throttles WHERE until <= ?", (format_time(now),))
                 throttle = Throttle(1, now + window)
+            elif row["count"] >= limit:
+                return Throttle(row["count"], parse_time(row["until"]), allowed=False)
+            else:
+                throttle = Throttle(row["count"] + 1, parse_time(row["until"]))
             db.execute(
-                "INSERT OR REPLACE INTO login_failures (key, count, until) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO throttles (key, count, until) VALUES (?, ?, ?)",
                 (key, throttle.count, format_time(throttle.until)),
             )
         return throttle
 
-    def login_throttle(self, key: str, now: datetime) -> Throttle:
-        row = self._db().execute("SELECT count, until FROM login_failures WHERE key = ?", (key,))
-        row = row.fetchone()
-        if row is None or parse_time(row["until"]) <= now:
-            return Throttle()
-        return Throttle(row["count"], parse_time(row["until"]))
-
-    def clear_login_failures(self, key: str) -> None:
+    def refund_attempt(self, key: str, now: datetime) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+            db.execute(
+                "UPDATE throttles SET count = count - 1 WHERE key = ? AND count > 0 AND until > ?",
+                (key, format_time(now)),
+            )
+
+    def clear_attempts(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM throttles WHERE key = ?", (key,))

@@ -486,7 +486,11 @@ function registerPage(form, user) {
 }
 
 function resetPasswordPage(requestForm, user) {
-  const token = new URLSearchParams(window.location.search).get("token");
+  // The link carries the token in its fragment, which browsers never send to a
+  // server (no access log, CDN log or Referer holds it); older links, in the query.
+  const token =
+    new URLSearchParams(window.location.hash.slice(1)).get("token") ||
+    new URLSearchParams(window.location.search).get("token");
   if (!token) {
     if (user) {
       window.location.replace("/");

@@ -8,8 +8,9 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from ... import auth, urls
+from ...domain import PASSWORD_MAX
 from ...mail import compose, send_quietly
-from ..deps import App
+from ..deps import App, client_address
 from ..edge import site_url
 from ..errors import WRITE, documented
 from ..schemas import Strict
@@ -22,37 +23,49 @@ class ResetRequest(Strict):
 
 
 class NewPassword(Strict):
-    token: str
-    password: str
+    token: str = Field(max_length=2048)
+    password: str = Field(max_length=PASSWORD_MAX)
 
 
-@router.post("/reset_password_request", status_code=202, responses=documented(*WRITE))
+@router.post("/reset_password_request", status_code=202, responses=documented(*WRITE, 429))
 def reset_password_request(
     body: ResetRequest, request: Request, app: App, background: BackgroundTasks
 ) -> Response:
     """Mail a reset link when the account exists. Always 202, so the answer
-    does not tell who has an account; the mail goes out after the response."""
-    user = app.store.get_user_by_email(body.email.strip())
-    if user is not None:
-        state = request.app.state
-        link = f"{site_url(request)}{urls.RESET_PASSWORD}?token={app.reset_token(user)}"
-        env = state.renderer.env
-        message = compose(
-            state.mail_sender,
-            user.email,
-            "[Microblog] Reset Your Password",
-            env.get_template("email/reset_password.txt").render(user=user, link=link),
-            env.get_template("email/reset_password.html").render(user=user, link=link),
-        )
-        background.add_task(send_quietly, state.mailer, message)
+    does not tell who has an account; the account is looked up and the mail
+    sent after the response, so its timing does not tell either. Throttled
+    per e-mail address and per client address (429)."""
+    app.request_password_reset(body.email, client_address(request))
+    background.add_task(mail_reset_link, request.app.state, body.email, site_url(request))
     return Response(status_code=202)
 
 
+def mail_reset_link(state, email: str, site: str) -> None:
+    """The reset mail to the account with `email`, if there is one. The
+    token goes in the link's fragment (`#token=`), which browsers never send
+    to a server: it stays out of access logs, CDN logs and Referer headers."""
+    app = state.microblog
+    user = app.store.get_user_by_email(email.strip())
+    if user is None:
+        return
+    link = f"{site}{urls.RESET_PASSWORD}#token={app.reset_token(user)}"
+    env = state.renderer.env
+    message = compose(
+        state.mail_sender,
+        user.email,
+        "[Microblog] Reset Your Password",
+        env.get_template("email/reset_password.txt").render(user=user, link=link),
+        env.get_template("email/reset_password.html").render(user=user, link=link),
+    )
+    send_quietly(state.mailer, message)
+
+
 @router.post("/reset_password", status_code=204, responses=documented(*WRITE))
-def reset_password(body: NewPassword, app: App) -> Response:
-    """Set a new password with the token from the mail (once, within 10 minutes)."""
+def reset_password(body: NewPassword, request: Request, app: App) -> Response:
+    """Set a new password with the token from the mail (once, within 10
+    minutes); lifts the account's login throttle."""
     try:
-        app.reset_password(body.token, body.password)
+        app.reset_password(body.token, body.password, client_address(request))
     except auth.InvalidToken:
         raise HTTPException(400, "Invalid or expired reset link.") from None
     return Response(status_code=204)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 
 from ... import auth
+from ...domain import User
+from ...services import Microblog
 from ..deps import SESSION_COOKIE, App, CurrentUser, client_address
 from ..errors import WRITE, documented
 from ..schemas import Login, UserOut, user_out
@@ -31,17 +33,25 @@ def log_in(login: Login, request: Request, response: Response, app: App):
     user = app.log_in(login.username, login.password, client_address(request))
     if user is None:
         raise HTTPException(401, "Invalid username or password")
-    lifetime = REMEMBER_ME if login.remember_me else BROWSER_SESSION
+    set_session_cookie(request, response, app, user, login.remember_me)
+    return user_out(user, include_email=True)
+
+
+def set_session_cookie(
+    request: Request, response: Response, app: Microblog, user: User, remember_me: bool
+) -> None:
+    """The HttpOnly session cookie for `user` (also re-issued after a change
+    of credentials, which voids the old one)."""
+    lifetime = REMEMBER_ME if remember_me else BROWSER_SESSION
     response.set_cookie(
         SESSION_COOKIE,
         app.tokens.issue(user, auth.SESSION, lifetime),
-        max_age=int(lifetime.total_seconds()) if login.remember_me else None,
+        max_age=int(lifetime.total_seconds()) if remember_me else None,
         path="/",
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
     )
-    return user_out(user, include_email=True)
 
 
 @router.delete("/session", status_code=204, responses=documented(403))

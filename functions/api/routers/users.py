@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ... import urls
 from ...domain import Forbidden
-from ..deps import App, CurrentUser, CurrentUserOrNone, Cursor, PerPage
+from ..deps import (
+    SESSION_COOKIE,
+    App,
+    CurrentUser,
+    CurrentUserOrNone,
+    Cursor,
+    PerPage,
+    client_address,
+)
 from ..errors import COLLECTION, WRITE, documented
 from ..schemas import NewUser, UpdateUser, UserCollection, UserOut, collection, user_out
+from .session import set_session_cookie
 
 router = APIRouter(tags=["users"])
 
@@ -18,11 +27,13 @@ router = APIRouter(tags=["users"])
     status_code=201,
     response_model=UserOut,
     response_model_exclude_unset=True,
-    responses=documented(*WRITE, 409),
+    responses=documented(*WRITE, 409, 429),
 )
-def register(new: NewUser, response: Response, app: App):
-    """Register a new user; answers with the user and its `Location`."""
-    user = app.register(new.username, new.email, new.password)
+def register(new: NewUser, request: Request, response: Response, app: App):
+    """Register a new user; answers with the user and its `Location`. A taken
+    username or e-mail is a 409 that says so (as in the tutorial): sign-ups
+    are throttled per client address, which bounds that enumeration."""
+    user = app.register(new.username, new.email, new.password, client_address(request))
     response.headers["Location"] = urls.api_user(user.id)
     return user_out(user, include_email=True)
 
@@ -94,12 +105,32 @@ def followed(
     "/users/{user_id}",
     response_model=UserOut,
     response_model_exclude_unset=True,
-    responses=documented(*WRITE, 404, 409),
+    responses=documented(*WRITE, 404, 409, 429),
 )
-def update_user(user_id: str, changes: UpdateUser, app: App, me: CurrentUser):
-    """Edit one's own profile: username, email, about_me (each optional).
-    A new username moves the static pages and leaves redirects behind."""
+def update_user(
+    user_id: str,
+    changes: UpdateUser,
+    request: Request,
+    response: Response,
+    app: App,
+    me: CurrentUser,
+):
+    """Edit one's own profile: username, email, about_me, password (each
+    optional). A new username moves the static pages and leaves redirects
+    behind. A new email or password needs `current_password`; it spends
+    outstanding reset links and ends every other session (a browser caller
+    gets a fresh session cookie; API tokens must be asked for again)."""
     if user_id != me.id:
         raise Forbidden("You can only edit your own profile.")
-    user = app.update_profile(me, changes.username, changes.email, changes.about_me)
+    user = app.update_profile(
+        me,
+        changes.username,
+        changes.email,
+        changes.about_me,
+        password=changes.password,
+        current_password=changes.current_password,
+        address=client_address(request),
+    )
+    if user.token_version != me.token_version and SESSION_COOKIE in request.cookies:
+        set_session_cookie(request, response, app, user, remember_me=False)
     return user_out(user, include_email=True)
