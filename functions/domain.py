@@ -370,3 +370,24 @@ class Unfollowed:
 
 
 Event = PostCreated | PostDeleted | UserCreated | UserUpdated | Followed | Unfollowed
+
+
+# ---------------------------------------------------------------- timelines
+
+
+@dataclass(frozen=True)
+class TimelineJob:
+    """One bounded step of home-feed upkeep that must not run inside a request:
+    copying a new post into every follower's feed (`deliver`), taking a deleted
+    post out of them (`retract`), or taking an unfollowed user's posts out of
+    one feed (`withdraw`). `cursor` says where the previous step stopped; a
+    step is idempotent, so a step run twice changes nothing more."""
+
+    action: str  # DELIVER, RETRACT or WITHDRAW
+    subject: str  # the post (deliver, retract) or the unfollowed user (withdraw)
+    owner: str  # the post's author (deliver, retract) or the follower (withdraw)
+    cursor: str | None = None
+
+    DELIVER = "deliver"
+    RETRACT = "retract"
+    WITHDRAW = "withdraw"
