@@ -18,7 +18,9 @@ STORES = ["sqlite", "dynamodb"]
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint():
-    """DynamoDB Local (AWS's own emulator), started once for the whole run."""
+    """DynamoDB Local (AWS's own emulator), started once per test process: each
+    pytest-xdist worker (infra/test runs one per core) has its own, on its own
+    port, and every test its own table."""
     with running() as endpoint:
         yield endpoint
 

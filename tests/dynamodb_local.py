@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import boto3
@@ -98,13 +98,33 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+class PortTaken(RuntimeError):
+    """Another process took the port first."""
+
+
 @contextmanager
 def running(port: int | None = None) -> Iterator[str]:
-    """DynamoDB Local in memory for the duration of the block; yields its endpoint URL."""
+    """DynamoDB Local in memory for the duration of the block; yields its endpoint URL.
+    Without `port`, on a free port the kernel gives (each pytest-xdist worker
+    starts its own), trying another should a parallel process take it first."""
     jar_dir = ensure_installed()
-    port = port or free_port()
+    attempts = 1 if port else 3
+    for attempt in range(attempts):
+        with ExitStack() as stack:
+            try:
+                endpoint = stack.enter_context(_server(jar_dir, port or free_port()))
+            except PortTaken:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            yield endpoint
+            return
+
+
+@contextmanager
+def _server(jar_dir: Path, port: int) -> Iterator[str]:
     if _port_taken(port):  # else another server there would answer in place of ours
-        raise RuntimeError(f"Port {port} on 127.0.0.1 is already in use.")
+        raise PortTaken(f"Port {port} on 127.0.0.1 is already in use.")
     endpoint = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(
@@ -150,8 +170,10 @@ def _wait_until_ready(endpoint: str, proc: subprocess.Popen, log) -> None:
                 if proc.poll() is not None
                 else f"no answer after {START_TIMEOUT:.0f}s"
             )
-            raise RuntimeError(
+            output = log.read()
+            error = PortTaken if "Address already in use" in output else RuntimeError
+            raise error(
                 f"DynamoDB Local at {endpoint} {state} (last error: {problem}).\n"
-                f"java output:\n{log.read()}"
+                f"java output:\n{output}"
             )
         time.sleep(0.2)
