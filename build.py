@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import socket
 import sys
+from pathlib import Path
 
 from functions.config import Settings
 
@@ -58,6 +59,7 @@ def build(args: argparse.Namespace) -> int:
 
 
 def seed(args: argparse.Namespace) -> int:
+    from functions.seed import DEMO_PASSWORD
     from functions.seed import seed as seed_store
     from functions.wiring import open_store
 
@@ -66,9 +68,21 @@ def seed(args: argparse.Namespace) -> int:
     stats = seed_store(store, args.users, args.posts, seed=args.seed)
     print(
         f"Seeded {stats.users} users, {stats.posts} posts, {stats.follows} follows"
-        f" in {stats.seconds:.1f}s; now run `python build.py` to build the site."
+        f" in {stats.seconds:.1f}s."
     )
+    if stats.demo_user:
+        print(f"Log in as {stats.demo_user}, password {DEMO_PASSWORD} (every demo user's).")
+    print(f"Now `{python_command()} build.py serve` builds the site and serves it.")
     return 0
+
+
+def python_command() -> str:
+    """This Python as the shell reaches it from here (`.venv/bin/python` after
+    README command 1), for the commands the tool suggests."""
+    executable = Path(sys.executable)
+    if executable.is_relative_to(Path.cwd()):
+        return str(executable.relative_to(Path.cwd()))
+    return "python3"
 
 
 def publish(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,9 @@ class SeedStats:
     posts: int
     follows: int
     seconds: float
+    demo_user: str | None = None
+    """A new user to log in as: the one who follows the most others (a full
+    home feed), then posts the most; None when no user was made."""
 
 
 @dataclass
@@ -157,7 +161,16 @@ def seed(
         store.create_post(new_post(people[a].user.id, body, language=LOCALES[locale][0], at=at))
         bar.update()
     bar.close()
-    return SeedStats(users, posts, len(edges), round(time.perf_counter() - started, 3))
+    seconds = round(time.perf_counter() - started, 3)
+    return SeedStats(users, posts, len(edges), seconds, _demo_user(people, edges, authors))
+
+
+def _demo_user(people: list[_Person], edges: list[tuple[int, int]], authors: list[int]):
+    if not people:
+        return None
+    follows, posts = Counter(a for a, _ in edges), Counter(authors)
+    best = max(range(len(people)), key=lambda n: (follows[n], posts[n], -n))
+    return people[best].user.username
 
 
 # ---------------------------------------------------------------- planning

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -29,6 +30,21 @@ def test_build_without_a_command_builds_the_site(settings, capsys):
     assert build.main([]) == 0
     assert "pages rendered" in capsys.readouterr().out
     assert (settings.site_dir / "explore" / "index.html").exists()
+
+
+def test_seed_names_a_demo_user_and_the_next_command_as_the_shell_runs_it(
+    settings, capsys, monkeypatch
+):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "executable", str(ROOT / ".venv" / "bin" / "python"))
+    assert build.main(["seed", "--users", "3", "--posts", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Seeded 3 users, 5 posts, ")
+    name = re.search(r"^Log in as (\S+), password microblog-demo ", out, re.M).group(1)
+    assert "Now `.venv/bin/python build.py serve` builds the site" in out
+    store = SQLiteStore(settings.database)
+    assert store.get_user_by_username(name) is not None
+    store.close()
 
 
 def test_publish_needs_a_bucket(settings, monkeypatch, capsys):

@@ -8,7 +8,7 @@ is slow), except the checks that need more data or several fresh stores
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from functions import auth
 from functions.domain import username_key, validate_username
@@ -101,6 +101,25 @@ def test_activity_is_skewed_and_some_posts_are_in_other_languages(tmp_path):
     foreign = [p for p in posts if p.language != "en"]
     agree = sum(detect_language(p.body) == p.language for p in foreign)
     assert agree >= 0.8 * len(foreign)  # the code given is the language written
+
+
+def test_posts_span_the_past_weeks_in_order_like_a_real_site(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite3")
+    stats = seed(store, USERS, POSTS, seed=7, progress=False, now=NOW)
+    posts, users = walk(store.explore), walk(store.list_users)
+    store.close()
+
+    times = [p.timestamp for p in reversed(posts)]  # in the order they were written
+    assert times == sorted(times) and times[-1] < NOW
+    assert times[-1] - times[0] > timedelta(weeks=12)  # not all from the same minute
+    weeks_ago = Counter((NOW - t) // timedelta(weeks=1) for t in times)
+    assert set(weeks_ago) == set(range(13))  # every one of the last 13 weeks has posts
+    assert max(weeks_ago.values()) < 3 * POSTS / 13  # spread, not bunched
+    assert len({u.last_seen.date() for u in users}) > USERS // 2  # seen on different days
+
+    # The demo user to log in as follows the most others: a full home feed.
+    demo = next(u for u in users if u.username == stats.demo_user)
+    assert demo.followed_count == max(u.followed_count for u in users) > 0
 
 
 def snapshot(path, seed_value: int) -> tuple:
