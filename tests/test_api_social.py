@@ -149,6 +149,21 @@ def test_explore_walks_every_post_once_newest_first(login_as, client):
     assert [item["id"] for item in walk(client, "/api/explore?per_page=3")] == made[::-1]
 
 
+@pytest.mark.parametrize("path", ["/api/explore?per_page=2", "/api/feed?per_page=2"])
+def test_paging_on_while_someone_posts_shows_every_post_once_in_order(login_as, path):
+    """Cursors continue after the last item seen, so a new post (which shifts
+    page-number archives by one) repeats nothing on the next page."""
+    ann, _ = login_as("ann")
+    made = [post(ann, f"post {n}")["id"] for n in range(7)]
+    seen, url = [], path
+    while url:
+        page = ann.get(url).json()
+        seen += [item["id"] for item in page["items"]]
+        post(ann, "meanwhile")
+        url = page["_links"]["next"]
+    assert seen == made[::-1]
+
+
 def test_a_bad_cursor_or_page_size_is_refused(client):
     assert_error(client.get("/api/explore?cursor=nonsense"), 400, "Bad Request")
     assert_error(client.get("/api/explore?per_page=0"), 422, "Unprocessable Entity")
