@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Microblog's command line.
 
-    python build.py [build]                 full build of the static site into site/
+    python build.py [build] [--allow-mass-delete]   full build of the static site into site/
     python build.py serve [--host --port]   build, then serve site/ and /api on one origin
     python build.py seed --users N --posts M   deterministic demo data, through the store
     python build.py publish [--bucket B] [--distribution D]   full build straight to S3
@@ -47,13 +47,19 @@ def port(text: str) -> int:
 
 
 def build(args: argparse.Namespace) -> int:
+    from functions.sitegen.builder import MassDeletion
     from functions.wiring import local_builder, open_store
 
     settings = Settings.from_env()
     store = open_store(settings, create=True)
-    stats = local_builder(settings, store, workers=getattr(args, "workers", None)).build_all(
-        progress=True
-    )
+    builder = local_builder(settings, store, workers=getattr(args, "workers", None))
+    try:
+        stats = builder.build_all(
+            progress=True, allow_mass_delete=getattr(args, "allow_mass_delete", False)
+        )
+    except MassDeletion as exc:
+        print(f"build: {exc}", file=sys.stderr)
+        return 1
     print(f"Built {settings.site_dir}: {stats.summary()}")
     return 0
 
@@ -86,7 +92,7 @@ def python_command() -> str:
 
 
 def publish(args: argparse.Namespace) -> int:
-    from functions.sitegen.builder import SiteBuilder
+    from functions.sitegen.builder import MassDeletion, SiteBuilder
     from functions.wiring import make_renderer, open_store, s3_publisher
 
     settings = Settings.from_env()
@@ -100,7 +106,11 @@ def publish(args: argparse.Namespace) -> int:
         return 2
     store = open_store(settings)
     builder = SiteBuilder(store, make_renderer(settings), s3_publisher(settings), args.workers)
-    stats = builder.build_all(progress=True)
+    try:
+        stats = builder.build_all(progress=True, allow_mass_delete=args.allow_mass_delete)
+    except MassDeletion as exc:
+        print(f"publish: {exc}", file=sys.stderr)
+        return 1
     print(f"Published to s3://{settings.site_bucket}: {stats.summary()}")
     return 0
 
@@ -124,6 +134,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from functions.local import create_local_app
+    from functions.sitegen.builder import MassDeletion
 
     try:
         sock = listen(args.host, args.port)
@@ -134,7 +145,11 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(f"Building {settings.site_dir} (store: {settings.store})…", flush=True)
     app = create_local_app(settings, build=False)
-    stats = app.state.builder.build_all(progress=True)
+    try:
+        stats = app.state.builder.build_all(progress=True)
+    except MassDeletion as exc:  # meant? `build.py build --allow-mass-delete`, then serve
+        print(f"serve: {exc} (with `build.py build`, then serve again)", file=sys.stderr)
+        return 1
     print(f"Built {settings.site_dir}: {stats.summary()}", flush=True)
 
     class Server(uvicorn.Server):
@@ -148,12 +163,19 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+MASS_DELETE_HELP = (
+    "remove pages even when that is most of the site, or the store has no users"
+    " (refused otherwise: a wrong or empty store must not unpublish the site)"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     build_cmd = commands.add_parser("build", help="full build of the static site (the default)")
     build_cmd.add_argument("--workers", type=count(1), help="processes to render with (all cores)")
+    build_cmd.add_argument("--allow-mass-delete", action="store_true", help=MASS_DELETE_HELP)
     build_cmd.set_defaults(run=build)
 
     serve_cmd = commands.add_parser("serve", help="build, then serve site/ and /api locally")
@@ -175,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     publish_cmd.add_argument(
         "--workers", type=count(1), help="processes to render with (all cores)"
     )
+    publish_cmd.add_argument("--allow-mass-delete", action="store_true", help=MASS_DELETE_HELP)
     publish_cmd.set_defaults(run=publish)
 
     args = parser.parse_args(argv)

@@ -79,7 +79,15 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
             for r in records
             if not passes(STREAM_FILTERS, r)
         }
-        assert kinds <= {"username", "email", "timeline", "counter", "post_ref", "explore_bucket"}
+        assert kinds <= {
+            "username",
+            "email",
+            "timeline",
+            "counter",
+            "post_ref",
+            "explore_bucket",
+            "former_name",  # the rename's user record carries the pages' change
+        }
 
 
 def test_a_follow_is_one_followed_event_and_no_user_reads(dynamo, cheap_passwords, monkeypatch):

@@ -33,6 +33,13 @@ from .render import Output, Renderer
 KEEP = {"README.md"}
 # Old hashed assets stay: pages cached by browsers and the CDN still use them.
 KEEP_PREFIX = "static/"
+# A full build refuses to remove more than this share of the site's pages, or
+# any user's profile when the store has no user at all, unless told to
+# (`allow_mass_delete`): a store that comes back empty or wrong (a wrong path,
+# a lost volume, another table) must not unpublish the site.
+MASS_DELETE_SHARE = 0.5
+# Left by a writer killed mid-write (see LocalPublisher): never a page.
+TEMPORARY_PREFIX = ".tmp-"
 # Pages per task handed to a worker: big enough to keep the overhead low,
 # small enough for an even split and a lively progress bar.
 BATCH = 256
@@ -113,6 +120,42 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+class MassDeletion(RuntimeError):
+    """A full build would remove most of the site, or every user's pages:
+    refused, nothing removed, unless the build is told it is meant."""
+
+
+def _is_page(path: str) -> bool:
+    name = path.rpartition("/")[2]
+    return not (path in KEEP or path.startswith(KEEP_PREFIX) or name.startswith(TEMPORARY_PREFIX))
+
+
+def _refuse_an_empty_store(data: SiteData, existing: set[str]) -> None:
+    """Before anything is written: no user in the store, but user pages online."""
+    if next(iter(data.all_users()), None) is not None:
+        return
+    doomed = [path for path in existing if path.startswith("u/")]
+    if doomed:
+        raise MassDeletion(
+            f"The store has no users, but the site has {len(doomed)} files of user profiles: "
+            "refusing to build from it (is the store the right one?). Nothing was changed. "
+            "To empty the site on purpose, build with --allow-mass-delete."
+        )
+
+
+def _refuse_mass_deletion(doomed: list[str], existing: set[str]) -> None:
+    """After rendering, before removing: most of the site would go."""
+    pages = sum(1 for path in existing if _is_page(path))
+    removed = sum(1 for path in doomed if _is_page(path))
+    if pages and removed > pages * MASS_DELETE_SHARE:
+        raise MassDeletion(
+            f"This build would remove {removed} of the site's {pages} pages "
+            f"(more than {MASS_DELETE_SHARE:.0%}): refusing (is the store the right one?). "
+            "Pages were written, nothing was removed. "
+            "To remove them on purpose, build with --allow-mass-delete."
+        )
+
+
 class SiteBuilder:
     def __init__(
         self,
@@ -130,18 +173,24 @@ class SiteBuilder:
         # time, so the later state is always the one left on disk.
         self._lock = threading.Lock()
 
-    def build_all(self, progress: bool = False) -> Stats:
-        """Every page that exists, plus the assets; removes pages that went away."""
+    def build_all(self, progress: bool = False, allow_mass_delete: bool = False) -> Stats:
+        """Every page that exists, plus the assets; removes pages that went away
+        (and what a killed build left half done). Raises MassDeletion, unless
+        `allow_mass_delete`, rather than remove most of the site."""
         started = time.perf_counter()
         with self._lock:
             data = Snapshot.load(self.store)
             pages = list(all_pages(data, self.renderer.documents))
             before = self.publisher.existing()  # (cheap before an empty site fills up)
+            if not allow_mass_delete:
+                _refuse_an_empty_store(data, before)
             stats = publish_outputs(self.renderer.asset_outputs(), self.publisher)
             stats.add(self._render_all(pages, data, progress))
-            for path in sorted(before - set(stats.published) - KEEP):
-                if path.startswith(KEEP_PREFIX):
-                    continue
+            doomed = sorted(before - set(stats.published) - KEEP)
+            doomed = [p for p in doomed if not p.startswith(KEEP_PREFIX) or not _is_page(p)]
+            if not allow_mass_delete:
+                _refuse_mass_deletion(doomed, before)
+            for path in doomed:
                 if self.publisher.remove(path):
                     stats.removed += 1
                     stats.changed.append(path)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from ..domain import Post, User
+from ..domain import FormerName, Post, User, username_key
 from ..store import MAX_LIMIT, Store
 
 
@@ -40,6 +40,12 @@ class SiteData(Protocol):
     def explore_by_seq(self, first: int, last: int) -> list[Post]: ...
 
     def explore_seq(self) -> int: ...
+
+    def former_names(self) -> list[FormerName]: ...
+
+    def user_by_name(self, username: str) -> User | None:
+        """Who holds `username` now (case-insensitively), if anyone."""
+        ...
 
 
 def _walk(fetch) -> Iterator:
@@ -99,12 +105,26 @@ class StoreData:
     def explore_seq(self) -> int:
         return self.store.explore_seq()
 
+    def former_names(self) -> list[FormerName]:
+        return self.store.former_names()
+
+    def user_by_name(self, username: str) -> User | None:
+        return self.store.get_user_by_username(username)
+
 
 class Snapshot:
     """The whole corpus in memory, read once: for the full build."""
 
-    def __init__(self, users: Iterable[User], posts: Iterable[Post], explore_seq: int):
+    def __init__(
+        self,
+        users: Iterable[User],
+        posts: Iterable[Post],
+        explore_seq: int,
+        former_names: Iterable[FormerName] = (),
+    ):
         self._users = {user.id: user for user in users}
+        self._by_name = {username_key(user.username): user for user in self._users.values()}
+        self._former_names = list(former_names)
         self._posts = sorted(posts, key=lambda p: p.explore_seq)  # oldest first
         self._explore_seqs = [post.explore_seq for post in self._posts]
         self._by_id = {post.id: post for post in self._posts}
@@ -122,7 +142,7 @@ class Snapshot:
         # missing from the snapshot, but never numbered past its pages.
         last = store.explore_seq()
         data = StoreData(store)
-        return cls(data.all_users(), data.all_posts(), last)
+        return cls(data.all_users(), data.all_posts(), last, store.former_names())
 
     def user(self, user_id: str) -> User | None:
         return self._users.get(user_id)
@@ -155,6 +175,12 @@ class Snapshot:
 
     def explore_seq(self) -> int:
         return self._explore_seq
+
+    def former_names(self) -> list[FormerName]:
+        return self._former_names
+
+    def user_by_name(self, username: str) -> User | None:
+        return self._by_name.get(username_key(username))
 
 
 class Overlay:
@@ -225,3 +251,9 @@ class Overlay:
 
     def explore_seq(self) -> int:
         return max([self.base.explore_seq(), *(p.explore_seq for p in self.posts.values())])
+
+    def former_names(self) -> list[FormerName]:
+        return self.base.former_names()
+
+    def user_by_name(self, username: str) -> User | None:
+        return self.base.user_by_name(username)

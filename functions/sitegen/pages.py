@@ -158,17 +158,24 @@ class Content:
 
 @dataclass(frozen=True)
 class Redirect:
-    """A page left at an old address (after a username change)."""
+    """A page at a name a user left by renaming (`/u/<old>/` for number 0,
+    else its archive page `number`) that sends to the same page under the
+    user's current name. Made from the store's former names, so every full
+    build keeps it; never written while someone holds the old name (the
+    address is theirs then)."""
 
-    url: str
-    to: str
+    username: str  # the former name
+    user_id: str
+    number: int = 0
 
 
 @dataclass(frozen=True)
-class Gone:
-    """An address that no longer has a page: its file is removed."""
+class FormerFeed:
+    """`/u/<old>/feed.xml` after a rename: removed (feed readers do not
+    follow an HTML redirect), unless someone holds the old name now."""
 
-    url: str
+    username: str
+    user_id: str
 
 
 PageRef = (
@@ -187,7 +194,7 @@ PageRef = (
     | Permalink
     | Content
     | Redirect
-    | Gone
+    | FormerFeed
 )
 
 
@@ -209,6 +216,12 @@ def user_pages(user_id: str, post_seq: int) -> Iterator[PageRef]:
     yield from (ProfileArchive(user_id, k) for k in range(1, page_count(post_seq) + 1))
 
 
+def former_pages(username: str, user_id: str, post_seq: int) -> Iterator[PageRef]:
+    """The redirects at a name the user left (its posts numbered 1..post_seq)."""
+    yield Redirect(username, user_id)
+    yield from (Redirect(username, user_id, k) for k in range(1, page_count(post_seq) + 1))
+
+
 def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]:
     """Every page of the site."""
     yield from fixed_pages(content_slugs)
@@ -217,6 +230,9 @@ def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]
     yield from (SitemapPosts(c) for c in range(sitemap_chunk_count(last)))
     for user in data.all_users():
         yield from user_pages(user.id, user.post_seq)
+    for former in data.former_names():
+        if (user := data.user(former.user_id)) is not None:
+            yield from former_pages(former.username, user.id, user.post_seq)
     yield from (Permalink(post.id) for post in data.all_posts())
 
 
@@ -263,11 +279,8 @@ def _everywhere_shown(event: UserUpdated, data: SiteData) -> set[PageRef]:
         pages.add(ExploreArchive(page_number(post.explore_seq)))
         pages.add(SitemapPosts(sitemap_chunk(post.explore_seq)))
     if event.username != event.previous_username:
-        old, new = event.previous_username, event.username
-        pages.add(Redirect(urls.user_page(old), urls.user_page(new)))
-        for k in range(1, page_count(event.post_seq) + 1):
-            pages.add(Redirect(urls.user_archive(old, k), urls.user_archive(new, k)))
-        pages.add(Gone(urls.user_feed(old)))
+        pages.update(former_pages(event.previous_username, user_id, event.post_seq))
+        pages.add(FormerFeed(event.previous_username, user_id))
     return pages
 
 

@@ -31,7 +31,7 @@ from .pages import (
     Explore,
     ExploreArchive,
     ExploreFeed,
-    Gone,
+    FormerFeed,
     NotFoundPage,
     PageRef,
     Permalink,
@@ -232,10 +232,12 @@ class Renderer:
                 return self._feed(urls.EXPLORE_FEED, "Explore", urls.EXPLORE, posts, EPOCH)
             case Permalink(post_id=post_id):
                 return self._permalink(post_id, data)
-            case Redirect(url=url, to=to):
-                return self._render(url, "redirect.html", to=to)
-            case Gone(url=url):
-                return Output(url, None)
+            case Redirect(username=old, user_id=user_id, number=number):
+                return self._redirect(old, user_id, number, data)
+            case FormerFeed(username=old, user_id=user_id):
+                if _held(old, user_id, data):
+                    return None
+                return Output(urls.user_feed(old), None)
             case SitemapIndex():
                 chunks = range(sitemap_chunk_count(data.explore_seq()))
                 maps = [urls.SITEMAP_PAGES] + [urls.sitemap_posts(c) for c in chunks]
@@ -310,6 +312,18 @@ class Renderer:
             older=urls.explore_archive(number - 1) if number > 1 else None,
         )
 
+    def _redirect(self, old: str, user_id: str, number: int, data: SiteData) -> Output | None:
+        user = data.user(user_id)
+        if user is None or _held(old, user_id, data):
+            return None
+        if number == 0:
+            url, to = urls.user_page(old), urls.user_page(user.username)
+        elif number <= page_count(user.post_seq):
+            url, to = urls.user_archive(old, number), urls.user_archive(user.username, number)
+        else:
+            return None
+        return self._render(url, "redirect.html", to=to)
+
     def _permalink(self, post_id: str, data: SiteData) -> Output:
         url = urls.post_page(post_id)
         post = data.post(post_id)
@@ -332,3 +346,11 @@ class Renderer:
             entries[urls.post_page(post.id)] = post.timestamp
             entries.setdefault(urls.user_page(author.username), None)
         return self._render(urls.sitemap_posts(chunk), "sitemap.xml", entries=list(entries.items()))
+
+
+def _held(username: str, user_id: str, data: SiteData) -> bool:
+    """Whether the addresses of `username`, which `user_id` left, belong to a
+    user now: someone else who took the name, or the same user back under
+    that very spelling. A redirect must never replace their pages."""
+    holder = data.user_by_name(username)
+    return holder is not None and (holder.id != user_id or holder.username == username)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..domain import Counts, Post, Throttle, User
+from ..domain import Counts, FormerName, Post, Throttle, User
 
 T = TypeVar("T")
 
@@ -87,8 +87,16 @@ class Store(Protocol):
         With `if_token_version`, the write happens only while the stored token
         version is that one, else StaleUser: a reset link is spent exactly once.
         Raises Conflict when the new username or e-mail is taken, NotFound when
-        the user does not exist.
+        the user does not exist. A new username records the old one as a
+        `FormerName` in the same write (see `former_names`).
         """
+        ...
+
+    def former_names(self) -> list[FormerName]:
+        """Every username left by a rename (also a change of case only), each
+        with the user who left it last (names compare case-insensitively, so a
+        name appears once). Kept for ever: the site's redirects are built from
+        these, so a full build keeps them. Renames are rare: one read of all."""
         ...
 
     def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:

@@ -91,6 +91,7 @@ from botocore.config import Config
 from ..domain import (
     Conflict,
     Counts,
+    FormerName,
     NotFound,
     Post,
     StaleUser,
@@ -114,6 +115,7 @@ from .dynamodb_schema import (
     FOLLOWERS_PK,
     FOLLOWING_PK,
     FOLLOWS_SK,
+    FORMER_NAMES_PK,
     GSI1,
     GSI1PK,
     GSI1SK,
@@ -149,6 +151,7 @@ from .dynamodb_schema import (
     edge_key,
     email_marker,
     explore_bucket,
+    former_name_item,
     load,
     post_from_item,
     post_item,
@@ -428,6 +431,10 @@ class DynamoStore:
                     operations.append({"Delete": {"Key": dump({PK: old[PK], SK: old[SK]})}})
                     operations.append(self._put(marker_of(current.replace(**changes)), ITEM_IS_NEW))
                     fields += [None, field]
+            if changes.get("username", current.username) != current.username:
+                # The old name is kept, in the same write: its redirects outlive rebuilds.
+                operations.append(self._put(former_name_item(current.username, user_id)))
+                fields.append(None)
             codes = self._transact(operations)
             if codes is None:
                 return self.get_user(user_id)
@@ -435,6 +442,14 @@ class DynamoStore:
                 raise _conflict(codes, fields)
             # The user changed under us (or vanished): read it again and retry.
         raise RuntimeError("The user kept changing; try again.")
+
+    def former_names(self) -> list[FormerName]:
+        items = self._query_all(
+            KeyConditionExpression=f"{PK} = :pk",
+            ExpressionAttributeValues=dump({":pk": FORMER_NAMES_PK}),
+            ConsistentRead=True,
+        )
+        return [FormerName(item["username"], item["user_id"]) for item in items]
 
     def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
         limit = clamp_limit(limit)

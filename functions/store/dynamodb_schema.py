@@ -25,6 +25,7 @@ explore_seq // EXPLORE_SEQ_BLOCK):
 | timeline entry  | `TL#<reader id>`      | `<post id>`          |                                 |
 | explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
 | explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
+| former username | `FORMER_NAMES`        | `<username key>`     |                                 |
 
 Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
 it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
@@ -66,6 +67,9 @@ EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts
 COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
 THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
 THROTTLE_SK = "THROTTLE"
+# A name left by a rename (SK = its username_key): one partition, read whole
+# by a full build; renames are rare, so it is neither big nor hot.
+FORMER_NAMES_PK = "FORMER_NAMES"
 EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
 VALUE = "value"
 EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
@@ -82,6 +86,7 @@ class ItemType:
     EXPLORE_BUCKET = "explore_bucket"
     COUNTER = "counter"
     THROTTLE = "throttle"
+    FORMER_NAME = "former_name"
 
 
 def _key(name: str, kind: str = "S") -> dict[str, str]:
@@ -267,6 +272,12 @@ def user_item(user: User) -> dict[str, Any]:
 def username_marker(user: User) -> dict[str, str]:
     key = USERNAME_PK + username_key(user.username)
     return {PK: key, SK: USERNAME_SK, TYPE: ItemType.USERNAME, "user_id": user.id}
+
+
+def former_name_item(username: str, user_id: str) -> dict[str, str]:
+    """`username`, left by `user_id` (who now holds another name)."""
+    key = {PK: FORMER_NAMES_PK, SK: username_key(username)}
+    return {**key, TYPE: ItemType.FORMER_NAME, "username": username, "user_id": user_id}
 
 
 def email_marker(user: User) -> dict[str, str]:

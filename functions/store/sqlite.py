@@ -24,6 +24,7 @@ from typing import Any
 from ..domain import (
     Conflict,
     Counts,
+    FormerName,
     NotFound,
     Post,
     StaleUser,
@@ -73,6 +74,11 @@ CREATE TABLE IF NOT EXISTS throttles (
     until TEXT NOT NULL  -- the end of the current window
 );
 CREATE INDEX IF NOT EXISTS throttles_by_end ON throttles (until);
+CREATE TABLE IF NOT EXISTS former_names (
+    username_key TEXT PRIMARY KEY,  -- a name left by a rename, case-folded
+    username     TEXT NOT NULL,     -- as it was spelt
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE  -- who left it last
+);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -324,10 +330,14 @@ class SQLiteStore:
             assignments = ", ".join(f"{name} = ?" for name in columns)
             try:
                 with self._tx() as db:
+                    old = db.execute("SELECT username FROM users WHERE id = ?", (user_id,))
+                    old = old.fetchone()
                     changed = db.execute(
                         f"UPDATE users SET {assignments} WHERE {where}",
                         [*columns.values(), *params],
                     ).rowcount
+                    if changed and changes.get("username", old[0]) != old[0]:
+                        self._leave_name(db, old[0], user_id)
             except sqlite3.IntegrityError as exc:
                 raise _conflict(exc) from None
         else:
@@ -337,6 +347,19 @@ class SQLiteStore:
                 raise NotFound("User not found.")
             raise StaleUser("The account changed meanwhile.")
         return self.get_user(user_id)
+
+    @staticmethod
+    def _leave_name(db: sqlite3.Connection, username: str, user_id: str) -> None:
+        db.execute(
+            "INSERT INTO former_names (username_key, username, user_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (username_key) DO UPDATE"
+            " SET username = excluded.username, user_id = excluded.user_id",
+            (username_key(username), username, user_id),
+        )
+
+    def former_names(self) -> list[FormerName]:
+        rows = self._db().execute("SELECT username, user_id FROM former_names")
+        return [FormerName(row["username"], row["user_id"]) for row in rows]
 
     def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
         limit = clamp_limit(limit)

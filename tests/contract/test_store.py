@@ -209,6 +209,40 @@ def test_update_user_refuses_a_taken_username(store):
     assert stored.username == "mine" and stored.about_me == ""
 
 
+# ------------------------------------------------------------ former names
+
+
+def former(store) -> set[tuple[str, str]]:
+    return {(f.username, f.user_id) for f in store.former_names()}
+
+
+def test_a_rename_keeps_the_old_name_with_its_user(store):
+    ann = make_user(store, "ann")
+    assert store.former_names() == []
+    store.update_user(ann.id, {"username": "annie"})
+    store.update_user(ann.id, {"username": "Annie"})  # a change of case is a new address
+    store.update_user(ann.id, {"about_me": "no rename", "username": "Annie"})
+    assert former(store) == {("ann", ann.id), ("annie", ann.id)}
+
+
+def test_a_former_name_points_at_the_last_user_who_left_it(store):
+    ann = make_user(store, "ann")
+    store.update_user(ann.id, {"username": "annie"})
+    bob = make_user(store, "ANN", "bob@example.com")  # takes the free name
+    store.update_user(bob.id, {"username": "bob"})
+    assert former(store) == {("ANN", bob.id)}  # "ann" was left by ann first
+
+
+def test_a_refused_rename_leaves_no_former_name(store):
+    make_user(store, "taken")
+    mine = make_user(store, "mine")
+    with pytest.raises(Conflict):
+        store.update_user(mine.id, {"username": "taken"})
+    with pytest.raises(StaleUser):
+        store.update_user(mine.id, {"username": "other"}, if_token_version=7)
+    assert store.former_names() == []
+
+
 def test_update_user_refuses_a_taken_email(store):
     make_user(store, "taken", "taken@example.com")
     user = make_user(store, "mine")
