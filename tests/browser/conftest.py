@@ -37,6 +37,8 @@ def stack(tmp_path_factory, translate_url) -> Iterator[dict]:
         "SITE_DIR": str(root / "site"),
         "STORE": "sqlite",
         "SITE_URL": "",
+        # Each test is a visitor with an address of its own (ui.visitor).
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
     }
     env.update(
         AWS_ENDPOINT_URL_TRANSLATE=translate_url,

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.server import ROOT
 
-from .ui import GRAVATAR, PASSWORD, goto, register_api, sign_in
+from .ui import GRAVATAR, PASSWORD, goto, register_api, sign_in, visitor
 
 SPANISH = "Hola a todos, hoy hace un día muy bonito y vamos a pasear por el parque con los niños."
 
@@ -57,7 +57,7 @@ def spanish(base) -> tuple[str, str]:
     """Someone's post in Spanish: (author, post id)."""
     name = f"ana{uuid.uuid4().hex[:6]}"
     register_api(base, name)
-    with httpx.Client(base_url=base) as http:
+    with httpx.Client(base_url=base, headers=visitor()) as http:
         assert http.post("/api/session", json={"username": name, "password": PASSWORD}).is_success
         created = http.post("/api/posts", json={"body": SPANISH}).json()
     assert created["language"] == "es", created

@@ -3,6 +3,7 @@ the few steps many tests share (register, sign in, post)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -28,11 +29,25 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+_ADDRESSES = (f"198.18.{n // 254}.{n % 254 + 1}" for n in itertools.count())
+
+
+def visitor() -> dict[str, str]:
+    """Headers that make a client a visitor of its own: an address of the
+    198.18.0.0/15 test range in X-Forwarded-For, which the stack believes
+    from 127.0.0.1 (FORWARDED_ALLOW_IPS, tests/browser/conftest.py). Each
+    browser context and each API helper call gets a new one, so the
+    per-address throttles (10 sign-ups an hour, failed logins) count per test,
+    as for people on their own machines, not for the whole run."""
+    return {"X-Forwarded-For": next(_ADDRESSES)}
+
+
 def new_context(browser: Browser, base: str, **options) -> BrowserContext:
     options = {
         "locale": "en-US",
         "timezone_id": "UTC",
         "viewport": {"width": 1280, "height": 800},
+        "extra_http_headers": visitor(),
     } | options
     context = browser.new_context(base_url=base, **options)
     context.set_default_timeout(10_000)
@@ -73,7 +88,9 @@ def register_api(base: str, username: str, password: str = PASSWORD) -> dict:
     """A new account, made through the API (as a script would)."""
     email = f"{username}@example.com"
     response = httpx.post(
-        f"{base}/api/users", json={"username": username, "email": email, "password": password}
+        f"{base}/api/users",
+        json={"username": username, "email": email, "password": password},
+        headers=visitor(),
     )
     assert response.status_code == 201, response.text
     return response.json()
