@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import socket
 import sys
 from pathlib import Path
@@ -158,7 +159,14 @@ def serve(args: argparse.Namespace) -> int:
             if self.started:  # else uvicorn has said why and is exiting
                 print(f"Microblog is ready on {address} (Ctrl+C stops it)", flush=True)
 
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info")
+    # X-Forwarded-For/-Proto/-Host are believed only from the proxies that
+    # FORWARDED_ALLOW_IPS names (uvicorn reads it): by default from no one,
+    # so a client cannot pick its own address for the per-address throttles.
+    trusted = bool(os.environ.get("FORWARDED_ALLOW_IPS"))
+    app.state.trust_forwarded = trusted
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level="info", proxy_headers=trusted
+    )
     Server(config).run(sockets=[sock])
     return 0
 

@@ -61,13 +61,22 @@ def _first(value: str) -> str:
     return value.split(",")[0].strip()
 
 
+def trusts_forwarding(request: Request) -> bool:
+    """Whether `X-Forwarded-*` headers may be believed: behind CloudFront
+    (its secret header was checked), or when the local server was told which
+    proxies to trust (`FORWARDED_ALLOW_IPS`, see `build.py serve`). Anyone
+    can send these headers; by default they mean nothing."""
+    return behind_cloudfront(request) or getattr(request.app.state, "trust_forwarded", False)
+
+
 def viewer_origin(request: Request) -> str:
-    """The origin the browser called, as the proxy in front reported it."""
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
-    if behind_cloudfront(request):
-        scheme = "https"  # viewers reach the API over HTTPS only
-    else:
-        scheme = _first(request.headers.get("x-forwarded-proto", request.url.scheme))
+    """The origin the browser called, as the trusted proxy in front reported
+    it (the scheme of a trusted proxy is already in the URL: uvicorn and
+    Mangum read `X-Forwarded-Proto` from it)."""
+    host = request.headers.get("host", "")
+    if trusts_forwarding(request):
+        host = request.headers.get("x-forwarded-host") or host
+    scheme = "https" if behind_cloudfront(request) else request.url.scheme
     return f"{scheme}://{_first(host)}".lower()
 
 

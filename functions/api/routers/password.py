@@ -27,7 +27,12 @@ class NewPassword(Strict):
     password: str = Field(max_length=PASSWORD_MAX)
 
 
-@router.post("/reset_password_request", status_code=202, responses=documented(*WRITE, 429))
+@router.post(
+    "/reset_password_request",
+    status_code=202,
+    response_class=Response,  # 202 with no body (the schema says so)
+    responses=documented(*WRITE, 429),
+)
 def reset_password_request(
     body: ResetRequest, request: Request, app: App, background: BackgroundTasks
 ) -> Response:
