@@ -24,6 +24,7 @@ LAMBDA_SCRATCH = Path("/tmp/microblog")
 LAMBDA_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "api": ("TABLE_NAME", "SECRET_KEY_ARN"),
     "render": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL"),
+    "fanout": ("TABLE_NAME", "FANOUT_QUEUE_URL"),
 }
 
 # Every variable `from_env` reads (boto3 reads its own AWS_* ones as well).
@@ -50,6 +51,7 @@ ENVIRONMENT = (
     "SECRET_KEY",
     "SECRET_KEY_ARN",
     "ORIGIN_SECRET_ARN",
+    "FANOUT_QUEUE_URL",
 )
 
 
@@ -80,6 +82,8 @@ class Settings:
     secret_key: str | None = None
     secret_key_arn: str | None = None
     origin_secret_arn: str | None = None
+    # The SQS queue that carries the next steps of home-feed upkeep (AWS only).
+    fanout_queue_url: str | None = None
     lambda_function: str | None = None
     # The names of the variables that were set (non-empty), for `require`.
     given: frozenset[str] = field(default=frozenset(), repr=False)
@@ -120,6 +124,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY"),
             secret_key_arn=env.get("SECRET_KEY_ARN"),
             origin_secret_arn=env.get("ORIGIN_SECRET_ARN"),
+            fanout_queue_url=env.get("FANOUT_QUEUE_URL"),
             lambda_function=env.get("AWS_LAMBDA_FUNCTION_NAME"),
             given=frozenset(env),
         )
@@ -143,6 +148,6 @@ class Settings:
         return self
 
     def check_lambda(self, role: str) -> Settings:
-        """On Lambda, `require` what the function of `role` ("api", "render")
+        """On Lambda, `require` what the function of `role` ("api", "render", "fanout")
         needs; elsewhere the local defaults stand."""
         return self.require(*LAMBDA_REQUIREMENTS[role]) if self.on_lambda else self

@@ -1,7 +1,8 @@
 """AWS Lambda entry points: thin wrappers around the app `functions.wiring` builds.
 
 `http` serves API Gateway (HTTP API, payload 2.0) through Mangum; `render`
-re-renders pages from the table's stream and on releases. The app is
+re-renders pages from the table's stream and on releases; `fanout` keeps the
+home feeds (from the stream, and its own queue of next steps). The app is
 made on the first event and kept for the life of the Lambda instance, so
 the settings, secrets, store client and templates are loaded once per
 container, not per request. Each entry point imports what it needs when it
@@ -56,3 +57,31 @@ def render(event: dict, context: object) -> dict:
     if is_release(event):
         return handle_release(event, context, builder.build_all)
     return handle_stream(event, builder)
+
+
+@cache
+def _fanout():
+    """Home-feed upkeep on the table, each next step sent to the fan-out queue."""
+    import boto3
+
+    from .timelines import Fanout, dumps
+    from .wiring import open_store
+
+    settings = Settings.from_env().check_lambda("fanout")
+    sqs, queue = boto3.client("sqs"), settings.fanout_queue_url
+
+    def enqueue(job) -> None:
+        sqs.send_message(QueueUrl=queue, MessageBody=dumps(job))
+
+    return Fanout(open_store(settings), enqueue=enqueue)
+
+
+def fanout(event: dict, context: object) -> dict:
+    """Stream records start home-feed jobs; queue messages continue them
+    (see `functions.timelines`)."""
+    from .timelines import handle_queue, handle_stream
+
+    records = event.get("Records") or []
+    if records and records[0].get("eventSource") == "aws:sqs":
+        return handle_queue(event, _fanout())
+    return handle_stream(event, _fanout())

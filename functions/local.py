@@ -18,6 +18,7 @@ from .api.errors import error_response
 from .api.missing import is_api_path
 from .config import Settings
 from .security_headers import HEADERS
+from .timelines import Fanout
 from .wiring import create_api, local_builder, open_store
 
 
@@ -92,7 +93,13 @@ def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     builder = local_builder(settings, store)
     if build:
         builder.build_all()
-    app = create_api(settings, store, builder.renderer, on_change=builder.apply)
+    fanout = Fanout(store)  # home feeds: every step in-process (DynamoDB Local)
+
+    def on_change(events: list) -> None:
+        fanout.start(events)
+        builder.apply(events)
+
+    app = create_api(settings, store, builder.renderer, on_change=on_change)
     app.state.builder = builder
     app.mount("/", SiteFiles(settings.site_dir), name="site")
     app.add_middleware(SecurityHeaders)

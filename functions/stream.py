@@ -138,3 +138,15 @@ def decode_all(records: Iterable[dict[str, Any]]) -> Batch:
     for record in records:
         batch.add(decode(record))
     return batch
+
+
+FANOUT_FILTERS: list[dict[str, Any]] = [
+    {"eventName": [INSERT], "dynamodb": {"NewImage": {TYPE: {"S": [ItemType.POST]}}}},
+    {
+        "eventName": [REMOVE],
+        "dynamodb": {"OldImage": {TYPE: {"S": [ItemType.POST, ItemType.EDGE]}}},
+    },
+]
+"""The fan-out function's event source mapping filters: the records that start
+home-feed jobs (`timelines.jobs_for`): a new post, a deleted post, an unfollow.
+The template's FilterCriteria must equal these (a test compares them)."""

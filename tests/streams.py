@@ -12,6 +12,7 @@ exact values), so tests can check what the filters let through.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -28,8 +29,22 @@ class StreamReader:
         self.arn = table["LatestStreamArn"]
         self.iterators: dict[str, str | None] = {}
 
-    def new_records(self) -> list[dict[str, Any]]:
-        """The records written since the last call, oldest first."""
+    def new_records(self, settle: float = 0.3) -> list[dict[str, Any]]:
+        """The records written since the last call, oldest first. Records can
+        reach DynamoDB Local's stream a moment after the write: read until
+        none has come for `settle` seconds."""
+        records: list[dict[str, Any]] = []
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle:
+            found = self._poll()
+            if found:
+                records += found
+                quiet_since = time.monotonic()
+            else:
+                time.sleep(0.05)
+        return sorted(records, key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+
+    def _poll(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         description = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]
         for shard in description["Shards"]:
@@ -44,7 +59,7 @@ class StreamReader:
                 if not answer["Records"]:
                     break
                 records.extend(answer["Records"])
-        return sorted(records, key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+        return records
 
 
 def lambda_event(records: list[dict[str, Any]], arn: str = "arn:aws:dynamodb:x") -> dict:

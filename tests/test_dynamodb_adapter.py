@@ -12,13 +12,14 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.domain import Conflict, NotFound, Post, User, new_id, utcnow
+from functions.domain import Conflict, NotFound, Post, TimelineJob, User, new_id, utcnow
 from functions.store import InvalidCursor
 from functions.store import dynamodb as adapter
 from functions.store import dynamodb_schema as schema
 from functions.store.dynamodb import (
     EMAIL_PK,
     EMAIL_SK,
+    FEED_BACKFILL,
     GSI1,
     GSI2,
     GSI3,
@@ -179,6 +180,8 @@ def test_only_post_items_are_in_the_number_indexes(store):
     ann, bob = make_user(store, "ann"), make_user(store, "bob")
     store.follow(bob.id, ann.id)  # an edge, and timeline copies that carry seq
     posts = [post_at(store, ann, 0, f"p{n}") for n in range(3)]
+    for post in posts:
+        run_job(store, TimelineJob(TimelineJob.DELIVER, post.id, ann.id), chunk=10)
     for index in (LSI1, GSI3):
         indexed = index_items(store, index)
         assert sorted(item["id"]["S"] for item in indexed) == sorted(p.id for p in posts)
@@ -321,24 +324,40 @@ def test_a_transaction_that_loses_a_race_is_retried(store, monkeypatch):
     assert store.counts(bob.id).followers == 1
 
 
-def test_fan_out_reaches_more_followers_than_one_batch(store):
+def test_fan_out_reaches_more_followers_than_one_step(store):
     star = make_user(store, "star")
     fans = [make_user(store, f"fan{n:02}") for n in range(30)]
     for fan in fans:
         store.follow(fan.id, star.id)
     post = post_at(store, star, 0)
+    assert store.home_feed(star.id).items == [post]  # one's own feed: in the request
+    steps = run_job(store, TimelineJob(TimelineJob.DELIVER, post.id, star.id), chunk=7)
+    assert steps == 5  # 30 feeds, 7 a step
     assert all([p.id for p in store.home_feed(f.id).items] == [post.id] for f in fans)
     store.delete_post(post.id)
-    assert all(store.home_feed(f.id).items == [] for f in [*fans, star])
+    assert store.home_feed(star.id).items == []
+    run_job(store, TimelineJob(TimelineJob.RETRACT, post.id, star.id), chunk=7)
+    assert all(store.home_feed(f.id).items == [] for f in fans)
 
 
-def test_follow_back_fills_more_posts_than_one_batch(store):
+def test_a_follow_back_fills_one_feed_page_and_an_unfollow_withdraws_all(store):
     ann, bob = make_user(store, "ann"), make_user(store, "bob")
     posts = [post_at(store, bob, 0, f"b{n}") for n in range(30)]
     store.follow(ann.id, bob.id)
-    assert walk(lambda **kw: store.home_feed(ann.id, **kw), 7) == [p.id for p in reversed(posts)]
+    newest = [p.id for p in reversed(posts)][:FEED_BACKFILL]
+    assert walk(lambda **kw: store.home_feed(ann.id, **kw), 7) == newest
     store.unfollow(ann.id, bob.id)
+    run_job(store, TimelineJob(TimelineJob.WITHDRAW, bob.id, ann.id), chunk=4)
     assert store.home_feed(ann.id).items == []
+
+
+def run_job(store, job, chunk: int) -> int:
+    """Every step of `job`; how many there were."""
+    steps = 0
+    while job is not None:
+        job = store.timeline_work(job, chunk=chunk)
+        steps += 1
+    return steps
 
 
 def test_following_oneself_counts_once_and_keeps_own_posts(store):

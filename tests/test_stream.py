@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from functions import auth
 from functions.domain import Followed, Post, PostCreated, User, UserCreated, UserUpdated
@@ -36,7 +37,9 @@ def dynamo(dynamodb_endpoint):
 @pytest.fixture
 def cheap_passwords(monkeypatch):
     """Registration hashes with scrypt; these tests are about what it writes."""
-    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
+    monkeypatch.setattr(
+        auth, "hash_password", lambda password: generate_password_hash(password, "pbkdf2:sha256:1")
+    )
 
 
 def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitted(
@@ -58,7 +61,9 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
         "follow": lambda: app.follow(state["bob"], state["ann"].id),
         "about me": lambda: app.update_profile(state["ann"], about_me="I write things."),
         "rename": lambda: app.update_profile(state["ann"], username="annie"),
-        "new e-mail": lambda: app.update_profile(state["ann"], email="annie@example.com"),
+        "new e-mail": lambda: app.update_profile(
+            state["ann"], email="annie@example.com", current_password="secret-password"
+        ),
         "unfollow": lambda: app.unfollow(state["bob"], state["ann"].id),
         "delete": lambda: app.delete_post(state["ann"], state["post"].id),
     }
@@ -86,6 +91,7 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
             "counter",
             "post_ref",
             "explore_bucket",
+            "throttle",
             "former_name",  # the rename's user record carries the pages' change
         }
 

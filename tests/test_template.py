@@ -39,7 +39,13 @@ SAM_BIN = ROOT / ".venv-sam" / "bin"
 SAM_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
 
 # Handler -> the function kind the code knows (config.LAMBDA_REQUIREMENTS).
-KINDS = {"functions.handlers.http": "api", "functions.handlers.render": "render"}
+KINDS = {
+    "functions.handlers.http": "api",
+    "functions.handlers.render": "render",
+    "functions.handlers.fanout": "fanout",
+}
+# Function kind -> its IAM role.
+ROLES = {"api": "ApiRole", "render": "RenderRole", "fanout": "FanoutRole"}
 # The only actions with no resource type to scope them to.
 UNSCOPABLE_ACTIONS = {"translate:TranslateText", "comprehend:DetectDominantLanguage"}
 PACKAGE_GOAL = 25 * 1024 * 1024
@@ -219,6 +225,46 @@ def test_the_stream_filters_are_the_decoders(functions):
     assert patterns == STREAM_FILTERS
 
 
+def test_the_fanout_filters_are_the_jobs_starters(functions):
+    from functions.stream import FANOUT_FILTERS
+
+    stream = functions["fanout"]["Events"]["Stream"]["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert patterns == FANOUT_FILTERS
+
+
+def test_the_fanout_function_takes_the_stream_and_its_queue_safely(functions, resources):
+    fanout = functions["fanout"]
+    events = fanout["Events"]
+    stream, queue = events["Stream"]["Properties"], events["Queue"]["Properties"]
+    assert stream["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    for source in (stream, queue):
+        assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert queue["Queue"] == {"Fn::GetAtt": ["FanoutQueue", "Arn"]}
+    queue_props = resources["FanoutQueue"]["Properties"]
+    assert queue_props["VisibilityTimeout"] >= 6 * fanout["Timeout"]  # AWS's advice
+    dead = queue_props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert dead == stream["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert fanout["Environment"]["Variables"]["FANOUT_QUEUE_URL"] == {"Ref": "FanoutQueue"}
+
+
+def test_the_fanout_role_can_do_a_jobs_steps_and_nothing_else(resources):
+    actions = allowed(resources, "fanout")
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    } <= actions
+    assert not {a for a in actions if a.startswith(("s3:", "secretsmanager:", "ses:"))}
+    writes = {"PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}
+    assert not {a for a in actions if a.startswith("dynamodb:") and a.split(":")[1] in writes}
+
+
 def test_the_render_function_consumes_the_stream_safely(functions, resources):
     render = functions["render"]
     stream = render["Events"]["Stream"]["Properties"]
@@ -381,7 +427,7 @@ def needed(paths: list[str], keep=lambda service, op: True) -> set[str]:
 
 
 def statements(resources, kind: str) -> list[dict]:
-    role = {"api": "ApiRole", "render": "RenderRole"}[kind]
+    role = ROLES[kind]
     found = []
     for policy in resources[role]["Properties"]["Policies"]:
         found += policy["PolicyDocument"]["Statement"]
@@ -403,7 +449,7 @@ def allowed(resources, kind: str) -> set[str]:
 
 def test_functions_use_their_own_roles(functions, resources):
     for kind, props in functions.items():
-        role = {"api": "ApiRole", "render": "RenderRole"}[kind]
+        role = ROLES[kind]
         assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert "Policies" not in props  # no SAM policy templates with broad resources
 
@@ -477,7 +523,7 @@ def test_the_render_role_cannot_write_the_table_nor_read_secrets(resources):
 
 
 def test_no_role_is_broad(resources):
-    for kind in ("api", "render"):
+    for kind in ROLES:
         for statement in statements(resources, kind):
             actions = as_list(statement["Action"])
             assert statement["Effect"] == "Allow"

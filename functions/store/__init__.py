@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..domain import Counts, FormerName, Post, Throttle, User
+from ..domain import Counts, FormerName, Post, Throttle, TimelineJob, User
 
 T = TypeVar("T")
 
@@ -157,6 +157,11 @@ class Store(Protocol):
         ...
 
     def is_following(self, follower_id: str, followed_id: str) -> bool: ...
+
+    def timeline_work(self, job: TimelineJob) -> TimelineJob | None:
+        """One bounded step of home-feed upkeep (see `functions.timelines`);
+        the next step, or None when the job is done. Idempotent."""
+        ...
 
     def followers(
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT

@@ -28,13 +28,16 @@ Why it is shaped like this:
   (Days emptied by deletes stay listed; that costs one empty query each.)
   Within one day the partition is not sharded; past ~1000 posts/s add write
   shards (`EXPLORE#<day>#<n>`) and merge them on read.
-- Home feed: fan-out on write. `create_post` copies the post into `TL#<id>` of
-  its author and every follower (BatchWriteItem, 25 a call); `follow` back-fills
-  the followed user's posts, `unfollow` and `delete_post` remove them. Posts
-  are never edited, so the copies never go stale and a page is ONE Query.
-  The fan-out runs inline here; on AWS it can move to the stream handler
-  (stream records of one edge key arrive in order, which also settles
-  follow/unfollow races on the timeline) with a fallback for huge audiences.
+- Home feed: fan-out on write, off the request. A page of a feed is ONE Query
+  of `TL#<id>` (posts are never edited, so the copies never go stale). The
+  request does only what is bounded: `create_post` puts the author's own copy
+  in the post's transaction, `follow` copies the followed user's newest
+  FEED_BACKFILL posts (one feed page), `delete_post` removes the author's copy.
+  The rest, whose size is the audience's (every follower's copy of a new or
+  deleted post, an unfollowed user's posts in one feed), is `timeline_work`:
+  steps of at most FANOUT_CHUNK feeds, run from the table's stream and an SQS
+  queue on AWS (`functions.timelines`), in-process locally. So a post costs
+  the same few requests with 0 or 100,000 followers.
 - Cursors are url-safe base64 JSON of the last item's sort key (and explore
   day), tagged with the collection; anything else raises InvalidCursor. Pages
   are read with limit+1 so an exactly-full last page has no next cursor.
@@ -75,6 +78,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -96,6 +100,7 @@ from ..domain import (
     Post,
     StaleUser,
     Throttle,
+    TimelineJob,
     User,
     email_key,
     format_time,
@@ -170,6 +175,8 @@ ITEM_EXISTS = f"attribute_exists({PK})"
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BATCH_WRITE_MAX = 25
+FANOUT_CHUNK = 500  # feeds (or posts) per timeline step: ~20 BatchWriteItem calls
+FEED_BACKFILL = 25  # a follow copies the followed user's newest posts: one feed page
 BATCH_GET_MAX = 100
 MAX_ATTEMPTS = 10
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -493,17 +500,14 @@ class DynamoStore:
                 self._put(item, new),
                 self._put(ref, new),
                 *self._counters({post.author_id: {"post_count": 1}}),
+                self._put(timeline_item(post.author_id, post)),  # one's own feed, now
             ]
         )
         if codes:
             if codes[2] == CONDITION_FAILED:
                 raise NotFound("User not found.")
             raise Conflict("This post already exists.")
-        audience = [post.author_id, *self._follower_ids(post.author_id)]
-        self._batch_write(
-            {"PutRequest": {"Item": dump(timeline_item(reader, post))}} for reader in audience
-        )
-        return post
+        return post  # the followers' feeds are filled by `timeline_work`, off the request
 
     def _increment(self, key: dict[str, str], attribute: str, must_exist: bool = False):
         """ADD 1 to a number attribute and return the new value (the item and
@@ -543,24 +547,6 @@ class DynamoStore:
             self.client.put_item(TableName=self.table_name, Item=dump(item))
             self._known_buckets.add(bucket)
 
-    def _follower_ids(self, user_id: str) -> Iterator[str]:
-        for key in self._query_all(
-            IndexName=GSI2,
-            KeyConditionExpression=f"{GSI2PK} = :pk",
-            ExpressionAttributeValues=dump({":pk": FOLLOWERS_PK + user_id}),
-        ):
-            yield key[PK].removeprefix(USER_PK)
-
-    def _posts_of(self, user_id: str, projection: str | None = None) -> Iterator[dict]:
-        kwargs: dict[str, Any] = {}
-        if projection:
-            kwargs["ProjectionExpression"] = projection
-        return self._query_all(
-            KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
-            ExpressionAttributeValues=dump({":pk": USER_PK + user_id, ":sk": POST_SK}),
-            **kwargs,
-        )
-
     def get_post(self, post_id: str) -> Post | None:
         ref = self._get({PK: POST_REF_PK + post_id, SK: POST_REF_SK})
         item = ref and self._get(post_key(ref["author_id"], post_id))
@@ -580,16 +566,12 @@ class DynamoStore:
                 },
                 {"Delete": {"Key": dump({PK: POST_REF_PK + post.id, SK: POST_REF_SK})}},
                 *self._counters({post.author_id: {"post_count": -1}}),
+                {"Delete": {"Key": dump({PK: TIMELINE_PK + post.author_id, SK: post.id})}},
             ]
         )
         if codes:
             return None  # someone else deleted it first
-        audience = [post.author_id, *self._follower_ids(post.author_id)]
-        self._batch_write(
-            {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + reader, SK: post.id})}}
-            for reader in audience
-        )
-        return post
+        return post  # the followers' copies are taken out by `timeline_work`
 
     def _post_page(self, items: list[dict], limit: int, kind: str) -> Page[Post]:
         more = len(items) > limit
@@ -722,10 +704,14 @@ class DynamoStore:
             if CONDITION_FAILED in codes[1:]:
                 raise NotFound("User not found.")
             return False  # the edge was there already
-        if follower_id != followed_id:
+        if follower_id != followed_id:  # the first feed page's worth, not a whole history
+            newest = self._query(
+                FEED_BACKFILL,
+                KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :sk)",
+                ExpressionAttributeValues=dump({":pk": USER_PK + followed_id, ":sk": POST_SK}),
+            )
             self._batch_write(
-                {"PutRequest": {"Item": dump(timeline_item(follower_id, item))}}
-                for item in self._posts_of(followed_id)
+                {"PutRequest": {"Item": dump(timeline_item(follower_id, item))}} for item in newest
             )
         return True
 
@@ -741,17 +727,61 @@ class DynamoStore:
                 *self._counters(_edge_deltas(follower_id, followed_id, -1)),
             ]
         )
-        if codes:
-            return False
-        if follower_id != followed_id:  # one's own posts stay in one's feed
-            self._batch_write(
-                {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + follower_id, SK: item["id"]})}}
-                for item in self._posts_of(followed_id, projection="id")
-            )
-        return True
+        # The follower's feed is emptied of their posts by `timeline_work`, off the request.
+        return not codes
 
     def is_following(self, follower_id: str, followed_id: str) -> bool:
         return self._get(edge_key(follower_id, followed_id)) is not None
+
+    # ------------------------------------------------------------ home feeds, off the request
+
+    def timeline_work(self, job: TimelineJob, chunk: int = FANOUT_CHUNK) -> TimelineJob | None:
+        """One bounded step of `job`: at most `chunk` feeds (deliver, retract)
+        or posts (withdraw), read with one Query and written with BatchWriteItem
+        (25 a call). Returns the job's next step, or None when it is done.
+        Writes are puts and deletes of whole items: a step run twice (a
+        redelivered message) leaves each feed entry once."""
+        if job.action == TimelineJob.WITHDRAW:  # the unfollowed user's posts, out of one feed
+            query = {
+                "KeyConditionExpression": f"{PK} = :pk AND begins_with({SK}, :sk)",
+                "ExpressionAttributeValues": dump({":pk": USER_PK + job.subject, ":sk": POST_SK}),
+                "ProjectionExpression": "id",
+            }
+        else:  # one post, into (or out of) the feed of each of its author's followers
+            query = {
+                "IndexName": GSI2,
+                "KeyConditionExpression": f"{GSI2PK} = :pk",
+                "ExpressionAttributeValues": dump({":pk": FOLLOWERS_PK + job.owner}),
+            }
+        post = None
+        if job.action == TimelineJob.DELIVER:
+            post = self.get_post(job.subject)
+            if post is None:
+                return None  # deleted meanwhile: nothing to deliver
+        if job.cursor:
+            query["ExclusiveStartKey"] = json.loads(job.cursor)
+        response = self.client.query(TableName=self.table_name, Limit=chunk, **query)
+        items = [load(item) for item in response["Items"]]
+        if job.action == TimelineJob.WITHDRAW:
+            requests = (
+                {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + job.owner, SK: item["id"]})}}
+                for item in items
+            )
+        else:
+            readers = [item[PK].removeprefix(USER_PK) for item in items]
+            if post is not None:
+                requests = (
+                    {"PutRequest": {"Item": dump(timeline_item(reader, post))}}
+                    for reader in readers
+                )
+            else:
+                requests = (
+                    {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + reader, SK: job.subject})}}
+                    for reader in readers
+                )
+        self._batch_write(requests)
+        last = response.get("LastEvaluatedKey")
+        return dataclasses.replace(job, cursor=json.dumps(last)) if last else None
 
     def _edges(
         self, index: str, partition: str, kind: str, cursor: str | None, limit: int

@@ -30,6 +30,7 @@ from ..domain import (
     Post,
     StaleUser,
     Throttle,
+    TimelineJob,
     User,
     email_key,
     format_time,
@@ -517,6 +518,11 @@ class SQLiteStore:
             (follower_id, followed_id),
         )
         return row.fetchone() is not None
+
+    def timeline_work(self, job: TimelineJob) -> TimelineJob | None:
+        """Nothing to keep: the home feed is read from the posts and follows
+        themselves (each author's newest posts, merged; see `home_feed`)."""
+        return None
 
     def _edges(self, mine: str, other: str, user_id: str, cursor: str | None, limit: int):
         limit = clamp_limit(limit)

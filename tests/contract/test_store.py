@@ -13,11 +13,59 @@ from datetime import timedelta
 import pytest
 
 from functions.auth import check_password, hash_password
-from functions.domain import Conflict, Counts, NotFound, Post, StaleUser, User, new_id, utcnow
+from functions.domain import (
+    Conflict,
+    Counts,
+    NotFound,
+    Post,
+    PostCreated,
+    PostDeleted,
+    StaleUser,
+    Unfollowed,
+    User,
+    new_id,
+    utcnow,
+)
 from functions.store import MAX_LIMIT, InvalidCursor
+from functions.timelines import Fanout
 
 # A cheap hash keeps the suite fast; the real one is exercised in test_password_hashing.
 CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
+
+
+class Settled:
+    """A store whose home feeds are brought up to date after each write, as
+    the fan-out does off the request (`functions.timelines`): the contract is
+    what every adapter shows once that work is done."""
+
+    def __init__(self, store):
+        self._store = store
+        self._fanout = Fanout(store)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def create_post(self, post):
+        post = self._store.create_post(post)
+        self._fanout.start([PostCreated.of(post)])
+        return post
+
+    def delete_post(self, post_id):
+        post = self._store.delete_post(post_id)
+        if post is not None:
+            self._fanout.start([PostDeleted.of(post)])
+        return post
+
+    def unfollow(self, follower_id, followed_id):
+        done = self._store.unfollow(follower_id, followed_id)
+        if done:
+            self._fanout.start([Unfollowed(follower_id, followed_id)])
+        return done
+
+
+@pytest.fixture
+def store(store):
+    return Settled(store)
 
 
 def make_user(store, username: str, email: str | None = None, **fields) -> User:

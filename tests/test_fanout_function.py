@@ -1,0 +1,113 @@
+"""The fan-out function, driven as Lambda drives it: real stream records of
+DynamoDB Local start a job, its next steps travel through moto's SQS, and
+every follower's feed ends up holding the post."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions import handlers
+from functions.domain import Post, TimelineJob, User, new_id
+from functions.store.dynamodb import FANOUT_CHUNK, DynamoStore
+from functions.store.dynamodb_schema import dump, edge_item
+from functions.timelines import dumps
+from tests.streams import StreamReader, lambda_event
+
+CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
+
+
+@pytest.fixture
+def table(dynamodb_endpoint):
+    store = DynamoStore(f"fanout-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
+    store.create_table()
+    yield store
+    store.delete_table()
+
+
+@pytest.fixture
+def queue(table, monkeypatch):
+    """The fan-out function's environment on Lambda; its queue in moto."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="fanout")["QueueUrl"]
+        for name, value in {
+            "AWS_LAMBDA_FUNCTION_NAME": "fanout",
+            "TABLE_NAME": table.table_name,
+            "AWS_ENDPOINT_URL_DYNAMODB": table.client.meta.endpoint_url,
+            "FANOUT_QUEUE_URL": url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        handlers._fanout.cache_clear()
+        yield sqs, url
+        handlers._fanout.cache_clear()
+
+
+def sqs_event(messages: list[dict]) -> dict:
+    """Messages as Lambda's SQS event source mapping delivers them."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
+            }
+            for m in messages
+        ]
+    }
+
+
+def drain(sqs, url: str) -> int:
+    """Run the function on every message until the queue is empty; the steps run."""
+    steps = 0
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        assert handlers.fanout(sqs_event(messages), None) == {"batchItemFailures": []}
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        steps += len(messages)
+    return steps
+
+
+def test_a_post_reaches_every_follower_through_the_stream_and_the_queue(table, queue):
+    sqs, url = queue
+    star = User.new("star", "star@example.com", CHEAP_HASH)
+    table.create_user(star)
+    fans = [new_id() for _ in range(2 * FANOUT_CHUNK + 10)]
+    table._batch_write(
+        {"PutRequest": {"Item": dump(edge_item(fan, star.id, new_id()))}} for fan in fans
+    )
+    reader = StreamReader(table)
+    reader.new_records()
+    post = table.create_post(Post.new(star.id, "to all of you", "<p>to all of you</p>", "en"))
+
+    answer = handlers.fanout(lambda_event(reader.new_records()), None)
+    assert answer == {"batchItemFailures": []}
+    assert drain(sqs, url) >= 2  # the rest, FANOUT_CHUNK feeds a message
+    for fan in (fans[0], fans[FANOUT_CHUNK], fans[-1]):
+        assert [p.id for p in table.home_feed(fan).items] == [post.id]
+
+
+def test_a_bad_message_is_handed_back_and_the_others_done(table, queue):
+    sqs, url = queue
+    good = sqs.send_message(
+        QueueUrl=url,
+        MessageBody=dumps(TimelineJob(TimelineJob.WITHDRAW, new_id(), new_id())),
+    )
+    bad = sqs.send_message(QueueUrl=url, MessageBody="not json")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert {m["MessageId"] for m in messages} == {good["MessageId"], bad["MessageId"]}
+    answer = handlers.fanout(sqs_event(messages), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": bad["MessageId"]}]}
+
+
+def test_the_fanout_function_will_not_start_without_its_queue(table, queue, monkeypatch):
+    monkeypatch.delenv("FANOUT_QUEUE_URL")
+    handlers._fanout.cache_clear()
+    with pytest.raises(RuntimeError, match="FANOUT_QUEUE_URL"):
+        handlers.fanout({"Records": []}, None)

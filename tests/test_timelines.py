@@ -1,0 +1,151 @@
+"""Home feeds filled off the request path, on DynamoDB Local: a post costs the
+same whatever the audience, and the steps that fill the feeds are bounded and
+idempotent."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from functions.domain import Post, PostCreated, TimelineJob, User, new_id
+from functions.store.dynamodb import FANOUT_CHUNK, DynamoStore
+from functions.store.dynamodb_schema import (
+    GSI1PK,
+    GSI1SK,
+    GSI3PK,
+    GSI3SK,
+    LSI1SK,
+    PK,
+    SK,
+    TIMELINE_PK,
+    dump,
+    edge_item,
+    post_item,
+)
+from functions.timelines import Fanout, dumps, jobs_for, loads
+
+CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
+
+
+@pytest.fixture
+def store(dynamodb_endpoint):
+    store = DynamoStore(f"feeds-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
+    store.create_table()
+    yield store
+    store.delete_table()
+
+
+def make_user(store, name: str) -> User:
+    user = User.new(name, f"{name}@example.com", CHEAP_HASH)
+    store.create_user(user)
+    return user
+
+
+def bulk_write(store, items) -> None:
+    """Items straight into the table (what thousands of follows or posts leave)."""
+    store._batch_write({"PutRequest": {"Item": dump(item)}} for item in items)
+
+
+def add_followers(store, user: User, count: int) -> list[str]:
+    ids = [new_id() for _ in range(count)]
+    bulk_write(store, (edge_item(fan, user.id, new_id()) for fan in ids))
+    return ids
+
+
+class Requests:
+    """Counts the DynamoDB requests a client makes."""
+
+    def __init__(self, store):
+        self.count = 0
+        store.client.meta.events.register("before-call.dynamodb", self._seen)
+
+    def _seen(self, **kwargs):
+        self.count += 1
+
+
+def feeds_holding(store, post_id: str) -> int:
+    """How many timeline entries of this post exist (a full scan: tests only)."""
+    total, kwargs = 0, {}
+    while True:
+        page = store.client.scan(
+            TableName=store.table_name,
+            FilterExpression=f"{SK} = :post AND begins_with({PK}, :tl)",
+            ExpressionAttributeValues=dump({":post": post_id, ":tl": TIMELINE_PK}),
+            Select="COUNT",
+            **kwargs,
+        )
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@pytest.mark.timeout(300)  # 20,000 items written on DynamoDB Local
+def test_a_post_costs_the_same_requests_with_10000_followers_as_with_none(store):
+    quiet, star = make_user(store, "quiet"), make_user(store, "star")
+    fans = add_followers(store, star, 10_000)
+    store.create_post(Post.new(quiet.id, "first of the day", "<p>x</p>", "en"))  # + directory
+    requests = Requests(store)
+    store.create_post(Post.new(quiet.id, "nobody reads me", "<p>x</p>", "en"))
+    alone = requests.count
+    requests.count = 0
+    post = store.create_post(Post.new(star.id, "everybody reads me", "<p>x</p>", "en"))
+    assert requests.count == alone  # 3: two numbers and one transaction
+    assert feeds_holding(store, post.id) == 1  # the author's own, in the request
+
+    steps, job = 0, TimelineJob(TimelineJob.DELIVER, post.id, star.id)
+    while job is not None:  # what the queue does: one message body, one step
+        job = store.timeline_work(loads(dumps(job)))
+        steps += 1
+    assert feeds_holding(store, post.id) == 1 + len(fans)
+    # Steps of FANOUT_CHUNK feeds (one more when the last one ends exactly full).
+    assert steps <= len(fans) // FANOUT_CHUNK + 1
+    assert [p.id for p in store.home_feed(fans[1234]).items] == [post.id]
+
+
+def test_a_step_delivered_twice_leaves_each_feed_entry_once(store):
+    star = make_user(store, "star")
+    fans = add_followers(store, star, 30)
+    post = store.create_post(Post.new(star.id, "hello", "<p>hello</p>", "en"))
+    first = TimelineJob(TimelineJob.DELIVER, post.id, star.id)
+    second = store.timeline_work(first, chunk=20)
+    store.timeline_work(first, chunk=20)  # the same message, redelivered
+    assert store.timeline_work(second, chunk=20) is None
+    assert store.timeline_work(second, chunk=20) is None
+    assert feeds_holding(store, post.id) == 1 + len(fans)
+    assert all([p.id for p in store.home_feed(fan).items] == [post.id] for fan in fans)
+
+
+def test_following_a_user_with_1000_posts_costs_a_few_requests(store):
+    ann, bob = make_user(store, "ann"), make_user(store, "bob")
+    posts = [
+        Post(new_id(), bob.id, f"b{n}", f"<p>b{n}</p>", "en", bob.created, n + 1, n + 1)
+        for n in range(1000)
+    ]
+    # Only what a follow reads (the author's partition), without index keys: fast to write.
+    indexed = {GSI1PK, GSI1SK, GSI3PK, GSI3SK, LSI1SK}
+    bulk_write(store, ({k: v for k, v in post_item(p).items() if k not in indexed} for p in posts))
+    requests = Requests(store)
+    assert store.follow(ann.id, bob.id)
+    assert requests.count <= 4  # the edge's transaction, one query, two batch writes
+    feed = store.home_feed(ann.id, limit=100).items
+    assert [p.id for p in feed] == [p.id for p in reversed(posts)][:25]
+
+
+def test_a_deleted_post_is_not_delivered(store):
+    star = make_user(store, "star")
+    add_followers(store, star, 3)
+    post = store.create_post(Post.new(star.id, "oops", "<p>oops</p>", "en"))
+    store.delete_post(post.id)
+    Fanout(store).start([PostCreated.of(post)])  # the delivery comes late
+    assert feeds_holding(store, post.id) == 0
+
+
+def test_the_jobs_of_changes():
+    post = Post.new("A" * 26, "b", "<p>b</p>", "en")
+    assert jobs_for([PostCreated.of(post)]) == [
+        TimelineJob(TimelineJob.DELIVER, post.id, post.author_id)
+    ]
+    with pytest.raises(ValueError):
+        loads('{"action": "explode", "subject": "x", "owner": "y", "cursor": null}')
