@@ -11,34 +11,66 @@ connection, as a logged-in demo user:
   (what every public page costs: no function runs);
 - each API call: its median and 95th percentile, and the median's ratio to
   the baseline's (how much dearer than a static page a function call is);
+  the kinds take turns, request by request, so a busy machine weighs on
+  each alike;
 - writes include their incremental rebuild: a local write answers after its
   pages are re-rendered.
 
-Output goes to tmpfs (/dev/shm) when there is one.
+Standard library only (http.client): it runs after the README's first
+command. Output goes to tmpfs (/dev/shm) when there is one.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from functions.seed import DEMO_PASSWORD  # noqa: E402
-from tests.server import serving  # noqa: E402
 
 LOGIN_RUNS = 10  # password hashing is slow on purpose (scrypt): fewer runs
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection that keeps the session cookie."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookie = ""
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, bytes]:
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.conn.request(method, path, data, headers)
+        response = self.conn.getresponse()
+        content = response.read()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status} {content[:200]!r}")
+        return response.status, content
+
+    def json(self, path: str) -> dict:
+        return json.loads(self.call("GET", path)[1])
 
 
 def scratch() -> Path:
@@ -46,38 +78,91 @@ def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="microblog-bench-api-", dir=base))
 
 
-def timed(runs: int, call: Callable[[int], httpx.Response]) -> list[float]:
-    """Milliseconds of each of `runs` calls (after two warm-up calls)."""
-    for n in range(2):
-        call(-1 - n).raise_for_status()
-    times = []
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path, timeout: float = 120) -> Iterator[int]:
+    """`build.py serve` on a free port until it answers; stopped after."""
+    port = free_port()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "build.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/me")
+                conn.getresponse().read()
+                conn.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start:\n{log.read_text()}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def timed(calls: dict[str, Callable[[int], object]], runs: int) -> dict[str, list[float]]:
+    """Milliseconds of `runs` calls of each kind, the kinds taking turns
+    (after two warm-up calls of each)."""
+    for call in calls.values():
+        call(-1)
+        call(-2)
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for n in range(runs):
-        started = time.perf_counter()
-        response = call(n)
-        times.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call(n)
+            times[name].append((time.perf_counter() - started) * 1000)
     return times
 
 
-def scenarios(http: httpx.Client, me: dict, other: dict, runs: int) -> dict[str, list[float]]:
+def scenarios(http: Client, me: dict, other: dict, runs: int) -> dict[str, list[float]]:
     follow = f"/api/users/{other['id']}/follow"
     login = {"username": me["username"], "password": DEMO_PASSWORD}
-    return {
-        "static profile page (baseline)": timed(runs, lambda n: http.get(f"/u/{me['username']}/")),
-        "GET /api/me": timed(runs, lambda n: http.get("/api/me")),
-        "GET /api/users/{id}": timed(runs, lambda n: http.get(f"/api/users/{other['id']}")),
-        "GET /api/explore (25 posts)": timed(runs, lambda n: http.get("/api/explore")),
-        "GET /api/feed (25 posts)": timed(runs, lambda n: http.get("/api/feed")),
-        "POST /api/posts (+ rebuild)": timed(
-            runs, lambda n: http.post("/api/posts", json={"body": f"Benchmark post {n}"})
-        ),
-        "follow / unfollow (+ rebuild)": timed(
-            runs, lambda n: http.post(follow) if n % 2 else http.delete(follow)
-        ),
-        "POST /api/session (scrypt)": timed(
-            LOGIN_RUNS, lambda n: http.post("/api/session", json=login)
-        ),
-    }
+    results = timed(
+        {
+            "static profile page (baseline)": lambda n: http.call("GET", f"/u/{me['username']}/"),
+            "GET /api/me": lambda n: http.call("GET", "/api/me"),
+            "GET /api/users/{id}": lambda n: http.call("GET", f"/api/users/{other['id']}"),
+            "GET /api/explore (25 posts)": lambda n: http.call("GET", "/api/explore"),
+            "GET /api/feed (25 posts)": lambda n: http.call("GET", "/api/feed"),
+        },
+        runs,
+    )
+    results |= timed(
+        {
+            "POST /api/posts (+ rebuild)": lambda n: http.call(
+                "POST", "/api/posts", {"body": f"Benchmark post {n}"}
+            ),
+            "follow / unfollow (+ rebuild)": lambda n: http.call(
+                "POST" if n % 2 else "DELETE", follow
+            ),
+        },
+        runs,
+    )
+    login_call = {"POST /api/session (scrypt)": lambda n: http.call("POST", "/api/session", login)}
+    results |= timed(login_call, LOGIN_RUNS)
+    return results
 
 
 def report(results: dict[str, list[float]]) -> None:
@@ -101,21 +186,27 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = scratch()
-    env = {"VAR_DIR": str(folder / "var"), "SITE_DIR": str(folder / "site"), "STORE": "sqlite"}
+    env = {
+        **os.environ,
+        "VAR_DIR": str(folder / "var"),
+        "SITE_DIR": str(folder / "site"),
+        "STORE": "sqlite",
+    }
     try:
         subprocess.run(
             [sys.executable, "build.py", "seed", "--users", str(args.users), "--posts",
              str(args.posts)],
-            cwd=ROOT, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        with serving(env, folder / "serve.log") as base, httpx.Client(base_url=base) as http:
-            users = http.get("/api/users", params={"per_page": 2}).json()["items"]
-            me, other = users
+        with serving(env, folder / "serve.log") as port:
+            http = Client(port)
+            me, other = http.json("/api/users?per_page=2")["items"]
             login = {"username": me["username"], "password": DEMO_PASSWORD}
-            http.post("/api/session", json=login).raise_for_status()
+            http.call("POST", "/api/session", login)
             print(
                 f"{args.users:,} users / {args.posts:,} posts, SQLite, {args.runs} sequential "
-                f"requests each over one keep-alive connection to `build.py serve`\n"
+                f"requests each over one keep-alive connection to `build.py serve` "
+                f"(load average {os.getloadavg()[0]:.1f})\n"
             )
             report(scenarios(http, me, other, args.runs))
     finally:

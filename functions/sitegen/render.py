@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from .. import urls
@@ -123,7 +123,6 @@ class Renderer:
         # was written (`markup.sanitize`).
         self.env.filters["sanitize"] = sanitize
         self._post_template = self.env.get_template("_post.html")
-        self._templates: dict[str, Template] = {}
         # Post id -> rendered fragment, while a build reuses them (else None).
         self._fragments: dict[str, Markup] | None = None
 
@@ -182,10 +181,7 @@ class Renderer:
         return [(post, authors[post.author_id]) for post in posts if post.author_id in authors]
 
     def _render(self, url: str, template: str, **context) -> Output:
-        loaded = self._templates.get(template)
-        if loaded is None:
-            loaded = self._templates[template] = self.env.get_template(template)
-        text = loaded.render(page_url=url, **context)
+        text = self.env.get_template(template).render(page_url=url, **context)
         if template.endswith(".xml"):
             # Feeds and sitemaps are XML whatever the data: no character XML
             # cannot hold gets through (escaping already covers the markup).
