@@ -13,7 +13,6 @@ hasher, and the render function never loads the API.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable
 from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING
@@ -77,6 +76,8 @@ def secret_key(settings: Settings) -> str:
         settings.require("SECRET_KEY_ARN")
     path = settings.var_dir / "secret_key"
     if not path.exists():
+        import secrets
+
         settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Written whole under a temporary name, then linked into place: a
         # concurrent first start never reads a half-written key, and the

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
-from tqdm import tqdm
 
 from ..domain import Event, Post
 from ..store import Store
@@ -219,7 +219,7 @@ class SiteBuilder:
 
     def _render_all(self, pages: list[PageRef], data: SiteData, progress: bool) -> Stats:
         batches = [pages[i : i + BATCH] for i in range(0, len(pages), BATCH)]
-        bar = tqdm(total=len(pages), unit="page", disable=None if progress else True)
+        bar = _progress_bar(len(pages), progress)
         stats = Stats()
         with bar:
             if self.workers > 1 and len(batches) > 1 and "fork" in _start_methods():
@@ -248,6 +248,28 @@ class SiteBuilder:
                         stats.add(render_and_publish(batch, self.renderer, data, self.publisher))
                         bar.update(len(batch))
         return stats
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, count: int) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool):
+    """tqdm's bar when someone watches (a terminal), else nothing: tqdm is
+    imported only then, as it takes longer to import than a small site
+    takes to render."""
+    if not (progress and sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="page")
 
 
 def _start_methods() -> list[str]:

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import markdown
+from markdown.extensions.meta import MetaExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.smarty import SmartyExtension
+from markdown.extensions.toc import TocExtension
 
 from .. import urls
 from ..domain import USERNAME_RE
@@ -39,7 +43,10 @@ RESERVED = {"u", "p", "static", "api", "explore"} | {
 
 
 def read_document(path: Path) -> Document:
-    md = markdown.Markdown(extensions=["meta", "sane_lists", "smarty", "toc"])
+    # Extensions as objects, not names: a name is looked up among every
+    # installed package's entry points, which costs more than the page.
+    extensions = [MetaExtension(), SaneListExtension(), SmartyExtension(), TocExtension()]
+    md = markdown.Markdown(extensions=extensions)
     html = md.convert(path.read_text(encoding="utf-8"))
     meta = {key: " ".join(values) for key, values in md.Meta.items()}
     slug = meta.get("slug", path.stem)
