@@ -238,7 +238,10 @@ class Microblog:
             updated = self.store.update_user(user.id, changes, if_token_version=user.token_version)
         except StaleUser:
             raise auth.InvalidToken("The reset link has already been used.") from None
-        self.forget_failures(updated.username, address)
+        try:  # the reset is done; failing to lift the throttle must not undo that answer
+            self.forget_failures(updated.username, address)
+        except Exception:
+            log.exception("could not lift the login throttle of %s", updated.id)
         return updated
 
     def user_for_token(self, token: str, kind: str) -> User:
