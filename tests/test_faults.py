@@ -183,3 +183,44 @@ def test_a_store_error_at_any_write_leaves_nothing_half_written(
     faulty.arm(0)
     assert at > 1  # the use case did write, and each of its writes was failed once
     assert visible(store) != before  # and in the end it did what it does
+
+
+# ------------------------------------------------------------ outside services
+
+
+def test_a_failing_mail_service_is_logged_and_breaks_nothing_else(client, caplog):
+    from tests.test_api import SUSAN, login, register
+
+    register(client)
+
+    class Down:
+        def send(self, message):
+            raise OSError("connection refused")
+
+    working = client.app_state.mailer
+    client.app_state.mailer = Down()
+    answer = client.post("/api/reset_password_request", json={"email": SUSAN["email"]})
+    assert answer.status_code == 202  # as for any address: the answer tells nothing
+    assert "could not send mail to susan@example.com" in caplog.text
+    assert login(client).status_code == 200  # the rest works on
+    assert client.post("/api/posts", json={"body": "still here"}).status_code == 201
+    client.app_state.mailer = working
+    again = client.post("/api/reset_password_request", json={"email": SUSAN["email"]})
+    assert again.status_code == 202
+
+
+def test_a_failing_translation_service_is_a_clear_502_and_breaks_nothing_else(client, monkeypatch):
+    from tests import translate_server
+    from tests.test_api import login, register
+
+    register(client)
+    login(client)
+    with translate_server.serving() as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_TRANSLATE", url)
+        failed = client.post("/api/translate", json={"text": "FAIL", "dest_language": "es"})
+        assert failed.status_code == 502
+        assert failed.json() == {"error": "Bad Gateway", "message": "Translation failed."}
+        ok = client.post("/api/translate", json={"text": "hola", "dest_language": "en"})
+        assert ok.status_code == 200 and ok.json() == {"text": "[en] hola"}
+    assert client.post("/api/posts", json={"body": "still here"}).status_code == 201
+    assert client.get("/api/me").status_code == 200
