@@ -40,13 +40,13 @@ def store(settings):
 def count_fragments(monkeypatch, renderer) -> list[str]:
     """The ids of the posts whose `_post.html` fragment gets rendered."""
     rendered: list[str] = []
-    render = renderer.post_html
+    render = renderer._render_post
 
     def counted(post, author):
         rendered.append(post.id)
         return render(post, author)
 
-    monkeypatch.setattr(renderer, "post_html", counted)
+    monkeypatch.setattr(renderer, "_render_post", counted)
     return rendered
 
 
@@ -90,6 +90,16 @@ def test_a_rebuild_renders_each_post_once_for_all_its_pages(settings, store, mon
 def _read(settings, path: str) -> str:
     file = settings.site_dir / path
     return file.read_text() if file.is_file() else ""
+
+
+def test_the_api_renders_a_post_once_until_it_or_its_author_changes(settings, store):
+    renderer = local_builder(settings, store).renderer
+    post = store.explore(limit=1).items[0]
+    author = store.get_user(post.author_id)
+    first = renderer.post_html(post, author)
+    assert renderer.post_html(post, store.get_user(post.author_id)) is first  # kept
+    renamed = author.replace(username="renamed")
+    assert "renamed" in renderer.post_html(post, renamed)
 
 
 def test_templates_are_read_once_not_checked_at_each_use(settings, store, monkeypatch):

@@ -61,6 +61,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 iso = lru_cache(maxsize=1 << 16)(format_time)
 
 
+# Fragments the API renders (`post_html`), kept across requests: the first
+# pages of explore and of the feeds show the same posts to everyone.
+POST_HTML_CACHE = 4096
+
+
 @lru_cache(maxsize=1 << 16)
 def shown(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
@@ -123,6 +128,7 @@ class Renderer:
         # was written (`markup.sanitize`).
         self.env.filters["sanitize"] = sanitize
         self._post_template = self.env.get_template("_post.html")
+        self._kept_post_html = lru_cache(maxsize=POST_HTML_CACHE)(self._render_post)
         # Post id -> rendered fragment, while a build reuses them (else None).
         self._fragments: dict[str, Markup] | None = None
 
@@ -140,7 +146,12 @@ class Renderer:
         return self.site_url + url
 
     def post_html(self, post: Post, author: User) -> str:
-        """One post, by the `_post.html` partial (also used by the API)."""
+        """One post, by the `_post.html` partial, for the API: kept across
+        requests, keyed by the whole post and author (whatever changes in
+        them renders anew; the rules it is rendered by change with the code)."""
+        return self._kept_post_html(post, author)
+
+    def _render_post(self, post: Post, author: User) -> str:
         return self._post_template.render(post=post, author=author)
 
     def post_fragment(self, post: Post, author: User) -> Markup:
@@ -148,10 +159,10 @@ class Renderer:
         rendered once per build while `reusing_fragments` is on."""
         fragments = self._fragments
         if fragments is None:
-            return Markup(self.post_html(post, author))
+            return Markup(self._render_post(post, author))
         html = fragments.get(post.id)
         if html is None:
-            html = fragments[post.id] = Markup(self.post_html(post, author))
+            html = fragments[post.id] = Markup(self._render_post(post, author))
         return html
 
     @contextmanager
@@ -170,7 +181,7 @@ class Renderer:
         """The fragments of `posts`, as (post id, html): a build worker's share."""
         authors = data.users({post.author_id for post in posts})
         return [
-            (post.id, self.post_html(post, authors[post.author_id]))
+            (post.id, self._render_post(post, authors[post.author_id]))
             for post in posts
             if post.author_id in authors
         ]
