@@ -44,7 +44,10 @@ def _render_builder():
 
     settings = Settings.from_env().check_lambda("render")
     return SiteBuilder(
-        open_store(settings), make_renderer(settings), s3_publisher(settings), workers=1
+        open_store(settings),
+        make_renderer(settings),
+        s3_publisher(settings, list_after_heads=None),  # a batch never lists the bucket
+        workers=1,
     )
 
 

@@ -175,13 +175,13 @@ class Microblog:
 
     def touch(self, user: User) -> User:
         """Record that the user was seen, at most once a minute (not a write
-        per request). Never fails the request it is called from."""
+        per request). Never fails the request it is called from. No page
+        shows it (the profile gets it from the API), so it changes no file."""
         now = utcnow()
         if now - user.last_seen < LAST_SEEN_EVERY:
             return user
         try:
             updated = self.store.update_user(user.id, {"last_seen": now})
-            self._emit(UserUpdated.of(updated, user))
         except Exception:
             log.exception("could not record last_seen for %s", user.id)
             return user

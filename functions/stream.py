@@ -37,10 +37,10 @@ from .domain import (
 )
 from .store.dynamodb_schema import TYPE, ItemType, load, post_from_item, user_from_item
 
-# The user fields that pages show (name and avatar everywhere, the rest on
+# The user fields that pages show (name and avatar everywhere, about me on
 # the profile); a change of any other field (counters, password, token
-# version) re-renders nothing.
-SHOWN_USER_FIELDS = ("username", "email", "about_me", "last_seen")
+# version, last seen: the profile gets that from the API) re-renders nothing.
+SHOWN_USER_FIELDS = ("username", "email", "about_me")
 
 INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
 

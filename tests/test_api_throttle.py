@@ -172,5 +172,10 @@ def test_last_seen_is_written_at_most_once_a_minute(client, settings, monkeypatc
         client.get("/api/me")
     assert len(writes) == 1
     assert client.get("/api/me").json()["last_seen"].startswith(later.isoformat()[:16])
-    profile = (settings.site_dir / "u/susan/index.html").read_text()
-    assert later.strftime("%Y-%m-%d %H:%M") in profile
+    # No page shows it (the profile gets it from the API): no file changes.
+    profile = settings.site_dir / "u/susan/index.html"
+    before = profile.stat().st_mtime_ns
+    monkeypatch.setattr(services, "utcnow", lambda: later + timedelta(minutes=2))
+    assert client.get("/api/me").status_code == 200
+    assert len(writes) == 2 and profile.stat().st_mtime_ns == before
+    assert "last-seen" in profile.read_text() and later.strftime("%H:%M") not in profile.read_text()

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
@@ -16,7 +17,7 @@ from moto import mock_aws
 
 from functions import auth, handlers
 from functions.services import Microblog
-from functions.sitegen.s3 import CACHE_SHORT, FEED_CONTENT_TYPE
+from functions.sitegen.s3 import CACHE_FRESH, CACHE_STABLE, FEED_CONTENT_TYPE
 from functions.store.dynamodb import DynamoStore
 from tests.streams import StreamReader, lambda_event
 
@@ -43,11 +44,11 @@ def s3(table, monkeypatch):
         "SITE_URL": "https://d111111abcdef8.cloudfront.net",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DISTRIBUTION_ID", raising=False)
     handlers._render_builder.cache_clear()
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("DISTRIBUTION_ID", make_distribution())
         yield client
     handlers._render_builder.cache_clear()
 
@@ -62,6 +63,39 @@ def app(table, monkeypatch):
 @pytest.fixture
 def stream(table):
     return StreamReader(table)
+
+
+def make_distribution() -> str:
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    origin = {
+        "Id": "site",
+        "DomainName": f"{BUCKET}.s3.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    config = {
+        "CallerReference": "test",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "site",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+
+
+def invalidated() -> list[list[str]]:
+    """The paths of each invalidation made so far, oldest first."""
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]["Id"]
+    listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
+    found = []
+    for item in reversed(listed.get("Items", [])):
+        batch = cloudfront.get_invalidation(DistributionId=distribution, Id=item["Id"])
+        found.append(batch["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", []))
+    return found
 
 
 def page(s3, key: str) -> tuple[str, dict]:
@@ -85,8 +119,9 @@ def test_a_batch_puts_its_pages_in_the_bucket_with_their_types_and_lifetimes(s3,
     html, obj = page(s3, f"p/{post.id}/index.html")
     assert "Hello from the <em>stream</em>" in html
     assert obj["ContentType"] == "text/html; charset=utf-8"
-    assert obj["CacheControl"] == CACHE_SHORT
-    assert "Hello from the" in page(s3, "u/ann/index.html")[0]
+    assert obj["CacheControl"] == CACHE_STABLE  # a permalink changes only if deleted
+    html, obj = page(s3, "u/ann/index.html")
+    assert "Hello from the" in html and obj["CacheControl"] == CACHE_FRESH
     assert "Hello from the" in page(s3, "explore/index.html")[0]
     feed, obj = page(s3, "u/ann/feed.xml")
     assert obj["ContentType"] == FEED_CONTENT_TYPE
@@ -229,3 +264,30 @@ def test_a_failed_or_late_release_build_is_reported_not_left_waiting(
     handlers.render(release_event(url), Context(21))  # 1 s left after the margin
     assert answers[-1]["Status"] == "FAILED" and "timeout" in answers[-1]["Reason"]
     assert time.monotonic() - started < 4
+
+
+def test_posts_invalidate_nothing_and_a_delete_invalidates_once(s3, app, stream):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    posts = [app.create_post(ann, f"Post {n}") for n in range(27)]  # a second page starts
+    handlers.render(lambda_event(stream.new_records()), None)
+    assert invalidated() == []  # fresh pages expire by themselves; new ones were never cached
+    archive = page(s3, "u/ann/page/1/index.html")[1]
+    assert archive["CacheControl"] == CACHE_STABLE  # full, and a newer page exists
+
+    app.delete_post(ann, posts[3].id)  # on the stable page 1
+    handlers.render(lambda_event(stream.new_records()), None)
+    (paths,) = invalidated()  # one invalidation for the batch
+    assert f"/p/{posts[3].id}/" in paths and "/u/ann/page/1/" in paths
+    assert "/u/ann/" not in paths and "/explore/" not in paths  # fresh: never invalidated
+
+
+def test_a_last_seen_change_writes_no_file(s3, app, stream, table):
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    handlers.render(lambda_event(stream.new_records()), None)
+    table.update_user(ann.id, {"last_seen": ann.last_seen - timedelta(hours=1)})
+    app.touch(table.get_user(ann.id))
+    records = stream.new_records()
+    assert len(records) == 2  # the two last_seen writes
+    puts = puts_counter()
+    assert handlers.render(lambda_event(records), None) == {"batchItemFailures": []}
+    assert puts == [] and invalidated() == []

@@ -184,14 +184,13 @@ def test_force_rewrites_identical_bytes(s3):
     assert calls["PutObject"] == 1
 
 
-def test_many_writes_switch_from_heads_to_one_listing(s3, monkeypatch):
-    monkeypatch.setattr(s3_module, "LIST_AFTER_HEADS", 2)
+def test_many_writes_switch_from_heads_to_one_listing(s3):
     paths = [f"p/{n}/index.html" for n in range(5)]
     for path in paths:
         S3Publisher(BUCKET).write(path, path.encode())
 
     calls = count_calls(s3)
-    publisher = S3Publisher(BUCKET, s3_client=s3)
+    publisher = S3Publisher(BUCKET, s3_client=s3, list_after_heads=2)
     assert [publisher.write(path, path.encode()) for path in paths] == [False] * 5
     assert calls == Counter({"HeadObject": 2, "ListObjectsV2": 1})
 

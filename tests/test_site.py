@@ -97,8 +97,14 @@ def test_a_new_post_touches_the_same_few_pages_whatever_the_corpus_size(settings
     assert len(small) == len(large) == 8
     assert ProfileArchive(ann.id, 1201) in large and ExploreArchive(80001) in large
     first_of_a_sitemap_chunk = late.replace(explore_seq=2_001_001)
-    assert len(pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)) == 9
+    assert len(pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)) == 10
     assert SitemapIndex() in pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)
+    # The first post of a new archive page also renders the page before it
+    # again: no longer the newest, it links on and becomes stable.
+    first_of_pages = late.replace(seq=30_026, explore_seq=2_000_026)
+    touched = pages_for(PostCreated.of(first_of_pages), data)
+    assert len(touched) == 10
+    assert ProfileArchive(ann.id, 1201) in touched and ExploreArchive(80001) in touched
 
 
 @pytest.mark.parametrize("corpus", [40, 400])
@@ -109,18 +115,23 @@ def test_a_new_post_writes_at_most_10_files(settings, store, builder, corpus):
     post, stats = post_now(store, builder, users[0])
     assert stats.written <= 10
     assert stats.written == stats.rendered  # every touched page really changed
-    assert sorted(stats.changed) == sorted(
-        [
-            urls.output_path(urls.post_page(post.id)),
-            "u/user0/index.html",
-            urls.output_path(urls.user_archive("user0", (post.seq - 1) // POSTS_PER_PAGE + 1)),
-            "u/user0/feed.xml",
-            "explore/index.html",
-            urls.output_path(urls.explore_archive((post.explore_seq - 1) // POSTS_PER_PAGE + 1)),
-            "explore/feed.xml",
-            "sitemap-posts-0.xml",
-        ]
-    )
+    mine = (post.seq - 1) // POSTS_PER_PAGE + 1
+    everyone = (post.explore_seq - 1) // POSTS_PER_PAGE + 1
+    expected = [
+        urls.output_path(urls.post_page(post.id)),
+        "u/user0/index.html",
+        urls.output_path(urls.user_archive("user0", mine)),
+        "u/user0/feed.xml",
+        "explore/index.html",
+        urls.output_path(urls.explore_archive(everyone)),
+        "explore/feed.xml",
+        "sitemap-posts-0.xml",
+    ]
+    if post.seq % POSTS_PER_PAGE == 1:  # a new page: the one before links on to it
+        expected.append(urls.output_path(urls.user_archive("user0", mine - 1)))
+    if post.explore_seq % POSTS_PER_PAGE == 1:
+        expected.append(urls.output_path(urls.explore_archive(everyone - 1)))
+    assert sorted(stats.changed) == sorted(expected)
 
 
 def test_follows_touch_only_the_two_profiles(settings, store):

@@ -79,7 +79,7 @@ def publish_outputs(outputs: Iterable[Output], publisher: Publisher) -> Stats:
                 stats.changed.append(output.path)
         else:
             stats.published.append(output.path)
-            if publisher.write(output.path, output.body):
+            if publisher.write(output.path, output.body, stable=output.stable):
                 stats.written += 1
                 stats.changed.append(output.path)
             else:

@@ -241,7 +241,7 @@ def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]
 
 def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     """The pages one change touches. Every frequent change touches a bounded
-    set, whatever the size of the corpus (a new post: at most 9 files); only
+    set, whatever the size of the corpus (a new post: at most 11 files); only
     a username or e-mail change, which is rare, reaches all of a user's pages."""
     match event:
         case PostCreated() | PostDeleted():
@@ -255,8 +255,15 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
                 ExploreFeed(),
                 SitemapPosts(sitemap_chunk(event.explore_seq)),
             }
-            if isinstance(event, PostCreated) and event.explore_seq % SITEMAP_CHUNK == 1:
-                pages.add(SitemapIndex())  # the first post of a new sitemap chunk
+            if isinstance(event, PostCreated):
+                if event.explore_seq % SITEMAP_CHUNK == 1:
+                    pages.add(SitemapIndex())  # the first post of a new sitemap chunk
+                # The first post of a new archive page: the page before it is no
+                # longer the newest (its "newer" link, and it becomes stable).
+                if event.seq % POSTS_PER_PAGE == 1 and event.seq > 1:
+                    pages.add(ProfileArchive(event.author_id, page_number(event.seq) - 1))
+                if event.explore_seq % POSTS_PER_PAGE == 1 and event.explore_seq > 1:
+                    pages.add(ExploreArchive(page_number(event.explore_seq) - 1))
             return pages
         case UserCreated(user_id=user_id):
             return {Profile(user_id), UserFeed(user_id)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -71,12 +71,22 @@ def shown(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
+# Pages whose bytes change only on rare events (see `Output.stable`); archive
+# pages join them once a newer page exists.
+STABLE_PAGES = (Permalink, Content, Shell, NotFoundPage, Robots, Redirect)
+
+
 @dataclass(frozen=True)
 class Output:
     """A file of the site: its URL and its bytes; `body` None means "remove it"."""
 
     url: str
     body: bytes | None
+    # True for a page whose bytes change only on rare events (a deleted post,
+    # a rename, a release): the CDN keeps it long and is told when it changes.
+    # Every other page changes with ordinary writes and lives at the edge for
+    # seconds (see `sitegen.s3`).
+    stable: bool = False
 
     @property
     def path(self) -> str:
@@ -204,6 +214,12 @@ class Renderer:
     def render(self, page: PageRef, data: SiteData) -> Output | None:
         """The page's file; an Output with no body when the page should be
         removed; None when there is nothing to write or remove."""
+        output = self._page(page, data)
+        if output is not None and isinstance(page, STABLE_PAGES):
+            output = replace(output, stable=True)
+        return output
+
+    def _page(self, page: PageRef, data: SiteData) -> Output | None:
         match page:
             case Shell(name=name):
                 return self._render(urls.APP_SHELLS[name], f"shells/{name}.html")
@@ -282,19 +298,20 @@ class Renderer:
             return None
         first, last = page_range(number)
         posts = data.posts_by_seq(user.id, first, last)
-        return self._render(
+        output = self._render(
             urls.user_archive(user.username, number),
             "user_archive.html",
             user=user,
             number=number,
             posts=[(post, user) for post in posts],
-            # The newest page links back to the index; it is not re-rendered
-            # when a later page starts, so that link stays valid for ever.
+            # The newest page links back to the index; when a later page
+            # starts, it is rendered again (`pages.pages_for`): stable from then on.
             newer=urls.user_archive(user.username, number + 1)
             if number < pages
             else urls.user_page(user.username),
             older=urls.user_archive(user.username, number - 1) if number > 1 else None,
         )
+        return replace(output, stable=number < pages)
 
     def _explore_index(self, data: SiteData) -> Output:
         last = data.explore_seq()
@@ -310,7 +327,7 @@ class Renderer:
         if not 1 <= number <= pages:
             return None
         posts = self._with_authors(data.explore_by_seq(*page_range(number)), data)
-        return self._render(
+        output = self._render(
             urls.explore_archive(number),
             "explore.html",
             posts=posts,
@@ -318,6 +335,7 @@ class Renderer:
             newer=urls.explore_archive(number + 1) if number < pages else urls.EXPLORE,
             older=urls.explore_archive(number - 1) if number > 1 else None,
         )
+        return replace(output, stable=number < pages)
 
     def _redirect(self, old: str, user_id: str, number: int, data: SiteData) -> Output | None:
         user = data.user(user_id)

@@ -1,9 +1,23 @@
 """Publish the site to an S3 bucket behind CloudFront.
 
 Each built file becomes one object, with a content type and a Cache-Control
-that fit its kind: content-hashed assets under `static/` are cached for a
-year (a new version gets a new name), everything else only briefly, and the
-paths a build changed are invalidated on CloudFront by `flush`.
+that fit how it changes, so CloudFront stays fresh without an invalidation
+per write (invalidations cost money per path, and at most 3,000 paths may be
+in progress):
+
+- content-hashed assets under `static/`: a year everywhere (a new version
+  gets a new name);
+- pages that change with ordinary writes (indexes, the newest archive pages,
+  feeds, sitemaps): a few seconds at the edge (`s-maxage`), then served
+  stale while CloudFront fetches the new copy (`stale-while-revalidate`);
+  browsers revalidate each time. Never invalidated: a post is at the edge
+  within FRESH_SECONDS of its page's write, whatever the write rate;
+- stable pages (`Output.stable`: permalinks, full archive pages, content
+  pages, app shells), which change only on rare events (a deleted post, a
+  rename, a release): a year at the edge, a minute in browsers, and when
+  such an object that existed is replaced or removed, `flush` invalidates its
+  paths: one invalidation per build or stream batch, "/*" past
+  WILDCARD_THRESHOLD paths. A new post invalidates nothing.
 
 Skipping unchanged bytes, without a request per file where it matters:
 
@@ -11,7 +25,8 @@ Skipping unchanged bytes, without a request per file where it matters:
   (`x-amz-meta-sha256`). A publisher that has written only a few files (an
   incremental rebuild) HEADs each key and compares that digest, plus the
   content type and Cache-Control, so a change of headers is republished too.
-- After `LIST_AFTER_HEADS` HEADs (a full build), or after `existing()`, it
+- After `LIST_AFTER_HEADS` HEADs (a full build's worker; never with
+  `list_after_heads=None`, as the render function's batches), or after `existing()`, it
   switches to one paginated ListObjectsV2 of the prefix and compares the
   body's MD5 with each key's ETag: S3's ETag of a single-part PUT is the
   MD5 of the body. Its caveats: a bucket encrypted with SSE-KMS (or objects
@@ -45,7 +60,12 @@ from botocore.exceptions import ClientError
 # a year. Pages, feeds, sitemaps and robots.txt change under the same address:
 # cache them briefly, so a missed invalidation heals itself within a minute.
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
-CACHE_SHORT = "public, max-age=60, must-revalidate"
+FRESH_SECONDS = 5  # how long the edge serves a page that changes with writes
+CACHE_FRESH = (
+    f"public, max-age=0, must-revalidate, s-maxage={FRESH_SECONDS}, stale-while-revalidate=60"
+)
+CACHE_STABLE = "public, max-age=60, s-maxage=31536000"
+CACHE_SHORT = CACHE_FRESH  # (the name earlier builds used)
 
 # `static/style.1a2b3c4d5e.css` (see `render._hashed_name`). A file under
 # `static/` without a digest in its name gets the short lifetime: promising a
@@ -106,8 +126,10 @@ def is_immutable(path: str) -> bool:
     return HASHED_ASSET.match(path) is not None
 
 
-def cache_control_for(path: str) -> str:
-    return CACHE_IMMUTABLE if is_immutable(path) else CACHE_SHORT
+def cache_control_for(path: str, stable: bool = False) -> str:
+    if is_immutable(path):
+        return CACHE_IMMUTABLE
+    return CACHE_STABLE if stable else CACHE_FRESH
 
 
 def url_paths(path: str) -> list[str]:
@@ -139,6 +161,7 @@ class S3Publisher:
         s3_client: Any = None,
         cloudfront_client: Any = None,
         force: bool = False,
+        list_after_heads: int | None = LIST_AFTER_HEADS,
     ):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -150,6 +173,13 @@ class S3Publisher:
         # relative path -> ETag (an MD5) from one listing; None until listed.
         self._etags: dict[str, str] | None = None
         self._heads = 0
+        # A full build's worker lists the bucket after this many HEADs; None
+        # (the render function's batches) never lists it: a batch costs its pages.
+        self.list_after_heads = list_after_heads
+        # Paths written or removed by this publisher since the last flush, and
+        # those of them whose old copy a CDN may hold for long (to invalidate).
+        self._mine: set[str] = set()
+        self._stale: set[str] = set()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> S3Publisher:
@@ -204,40 +234,51 @@ class S3Publisher:
                     etags[path] = item["ETag"].strip('"')
         return etags
 
-    def _unchanged(self, path: str, md5: str, sha256: str) -> bool:
-        if self._etags is None and self._heads >= LIST_AFTER_HEADS:
+    def _previous(self, path: str, md5: str, sha256: str, cache_control: str):
+        """(is the same object already there, was there one the edge may keep
+        long): from the build's listing, else one HEAD."""
+        lists = self.list_after_heads is not None and self._heads >= self.list_after_heads
+        if self._etags is None and lists:
             self._etags = self._list()
-        if self._etags is not None:
-            return self._etags.get(path) == md5
+        if self._etags is not None:  # a full build: ETags only (see above)
+            return self._etags.get(path) == md5, path in self._etags
         self._heads += 1
         head = self._head(path)
         if head is None:
-            return False
+            return False, False
         stored = head.get("Metadata", {}).get("sha256")
         same = stored == sha256 if stored else head.get("ETag", "").strip('"') == md5
-        return (
+        same = (
             same
             and head.get("ContentType") == content_type_for(path)
-            and head.get("CacheControl") == cache_control_for(path)
+            and head.get("CacheControl") == cache_control
         )
+        return same, head.get("CacheControl") not in (CACHE_FRESH, CACHE_IMMUTABLE)
 
-    def write(self, path: str, body: bytes) -> bool:
-        """Put `body` at `path`; False (and no PUT) when those bytes are already there."""
+    def write(self, path: str, body: bytes, stable: bool = False) -> bool:
+        """Put `body` at `path`; False (and no PUT) when those bytes are already
+        there. A stable page that replaces one the edge may keep is remembered
+        for `flush` to invalidate; a new page is not (nothing cached it)."""
         key = self._key(path)
         md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
         sha256 = hashlib.sha256(body).hexdigest()
-        if not self.force and self._unchanged(path, md5, sha256):
+        cache_control = cache_control_for(path, stable)
+        same, cached_long = self._previous(path, md5, sha256, cache_control)
+        if same and not self.force:
             return False
         self._client("s3").put_object(
             Bucket=self.bucket,
             Key=key,
             Body=body,
             ContentType=content_type_for(path),
-            CacheControl=cache_control_for(path),
+            CacheControl=cache_control,
             Metadata={"sha256": sha256},
         )
         if self._etags is not None:
             self._etags[path] = md5
+        self._mine.add(path)
+        if cached_long:
+            self._stale.add(path)
         return True
 
     def remove(self, path: str) -> bool:
@@ -251,6 +292,8 @@ class S3Publisher:
         self._client("s3").delete_object(Bucket=self.bucket, Key=key)
         if self._etags is not None:
             self._etags.pop(path, None)
+        self._mine.add(path)
+        self._stale.add(path)  # removals are rare (a deleted post, a rename)
         return True
 
     def existing(self) -> set[str]:
@@ -261,11 +304,17 @@ class S3Publisher:
     # ------------------------------------------------------------ CloudFront
 
     def flush(self, changed: Iterable[str]) -> None:
-        """Invalidate the changed pages on CloudFront; forget this build's listing."""
-        self._etags, self._heads = None, 0
+        """One CloudFront invalidation for the objects the edge may hold for
+        long that this build replaced or removed, plus the changed paths other
+        processes wrote (a full build's workers: their history is unknown
+        here); forget this build's listing."""
+        stale = self._stale | (set(changed) - self._mine)
+        self._etags, self._heads, self._mine, self._stale = None, 0, set(), set()
         if not self.distribution_id:
             return
-        paths = invalidation_paths(changed)
+        paths = invalidation_paths(stale)
+        if not paths:
+            return
         if len(paths) > WILDCARD_THRESHOLD:
             paths = [WILDCARD]
         for start in range(0, len(paths), MAX_INVALIDATION_PATHS):

@@ -570,10 +570,15 @@ async function profilePage(section, viewer) {
     return; // the static page stands as it is
   }
   showCounts(section, user);
-  const lastSeen = $(".last-seen time", section);
+  const lastSeen = $(".last-seen", section);
   if (lastSeen && user.last_seen) {
-    lastSeen.dateTime = user.last_seen;
-    localizeTimes(lastSeen.parentElement);
+    // Not in the static page: it would change the file at every visit.
+    const time = document.createElement("time");
+    time.dataset.format = "full";
+    time.dateTime = user.last_seen;
+    lastSeen.replaceChildren("Last seen on: ", time);
+    localizeTimes(lastSeen);
+    lastSeen.hidden = false;
   }
   const actions = document.getElementById("profile-actions");
   if (!viewer || !actions) return;
