@@ -8,10 +8,13 @@ profile always sees the post, and a local machine has no queue to run it on.
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.errors import error_response
@@ -22,12 +25,32 @@ from .timelines import Fanout
 from .wiring import create_api, local_builder, open_store
 
 
+class WholeFiles(StaticFiles):
+    """StaticFiles that reads each file whole from one open file. The site
+    build replaces pages while they are served; Starlette's FileResponse
+    takes the length from one `stat` and the bytes from a later `open`, so a
+    page replaced in between went out torn (a Content-Length that the body
+    did not match: under load, one page view in a few hundred failed)."""
+
+    def file_response(
+        self, full_path, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        with open(full_path, "rb") as file:
+            stat_result = os.fstat(file.fileno())  # the length of these very bytes
+            body = file.read()
+        described = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
+        if self.is_not_modified(described.headers, Headers(scope=scope)):
+            return NotModifiedResponse(described.headers)
+        validators = {name: described.headers[name] for name in ("etag", "last-modified")}
+        return Response(body, status_code, validators, media_type=described.media_type)
+
+
 class SiteFiles:
     """The built site, except that an unknown `/api/...` address gets the
     JSON error envelope instead of the HTML 404 page."""
 
     def __init__(self, directory):
-        self.files = StaticFiles(directory=directory, html=True, check_dir=False)
+        self.files = WholeFiles(directory=directory, html=True, check_dir=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_api_path(scope.get("path", "")):

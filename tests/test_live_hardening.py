@@ -5,7 +5,9 @@ tokens in the access log."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -44,7 +46,7 @@ def live(tmp_path_factory) -> dict:
     with translate_server.serving() as translate:
         env = stack_env(root, AWS_ENDPOINT_URL_TRANSLATE=translate)
         with serving(env, log) as base:
-            yield {"base": base, "log": log, "var": root / "var"}
+            yield {"base": base, "log": log, "var": root / "var", "site": root / "site"}
 
 
 # ------------------------------------------------------------ schema fuzzing
@@ -162,3 +164,42 @@ def test_run_data_is_owner_only(live):
     var = live["var"]
     modes = {path.name: path.stat().st_mode & 0o777 for path in [var, *var.rglob("*")]}
     assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
+def test_a_page_replaced_while_it_is_served_never_goes_out_torn(live):
+    """The build replaces pages (os.replace) while the server sends them:
+    every response is one whole version, its Content-Length its body's."""
+    page = live["site"] / "explore" / "index.html"
+    versions = [page.read_bytes() + b"<!-- padding -->" * n for n in (0, 500, 50, 2000)]
+    stop = threading.Event()
+
+    def rebuild() -> None:
+        n = 0
+        while not stop.is_set():
+            tmp = page.with_name(f".index.{n}.tmp")
+            tmp.write_bytes(versions[n % len(versions)])
+            os.replace(tmp, page)
+            n += 1
+
+    def read(_: int) -> list[str]:
+        problems = []
+        with httpx.Client(base_url=live["base"]) as http:
+            for _ in range(60):
+                try:
+                    body = http.get("/explore/").content
+                except httpx.HTTPError as exc:
+                    problems.append(repr(exc))
+                    continue
+                if body not in versions:
+                    problems.append(f"a body of {len(body)} bytes that no version has")
+        return problems
+
+    writer = threading.Thread(target=rebuild)
+    writer.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            problems = [p for found in pool.map(read, range(4)) for p in found]
+    finally:
+        stop.set()
+        writer.join()
+    assert problems == []

@@ -43,8 +43,11 @@ class LocalPublisher:
     A file that exists is replaced atomically: the new bytes are written to a
     temporary name in the same folder and moved into place with `os.replace`,
     so a reader (the web server) sees the old page or the new one, never half
-    of one. A new file (all of them in a fresh folder) is created in place,
-    without reading or renaming anything: there was no page to see before.
+    of one. A new file (all of them in a fresh folder) is written under a
+    temporary name too and hard-linked into place, without reading anything:
+    a build killed at any moment (kill -9) leaves no empty or half page under
+    a page's name (tests/test_build_kill.py); a killed writer's temporary is
+    never served, and the next full build removes it.
     """
 
     def __init__(self, root: Path):
@@ -69,39 +72,48 @@ class LocalPublisher:
         with open(target, "rb") as f:
             if f.read() == body:
                 return False
-        folder, _, name = target.rpartition("/")
-        # Unique per process and thread, so concurrent writers never share it.
-        tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{name}"
+        tmp = self._temporary(target, body)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            os.unlink(tmp)
             raise
         return True
 
     @staticmethod
-    def _create(target: str, body: bytes) -> bool:
-        """Write a file that does not exist yet; False when it exists."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    def _temporary(target: str, body: bytes) -> str:
+        """`body` written under a temporary name next to `target`: unique per
+        process and thread, so concurrent writers never share it."""
+        folder, _, name = target.rpartition("/")
+        tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{name}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(target, flags, 0o644)
-        except FileExistsError:
-            return False
+            fd = os.open(tmp, flags, 0o644)
         except FileNotFoundError:  # a new folder
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            try:
-                fd = os.open(target, flags, 0o644)
-            except FileExistsError:
-                return False
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, flags, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(body)
         except BaseException:
-            os.unlink(target)  # never leave half a page behind
+            os.unlink(tmp)
             raise
+        return tmp
+
+    def _create(self, target: str, body: bytes) -> bool:
+        """Write a file that does not exist yet; False when it exists. The
+        bytes go under a temporary name first and are linked into place
+        (`os.link` refuses a name that exists): a writer killed mid-way
+        (kill -9) leaves no empty or half page under the page's name."""
+        if os.path.lexists(target):
+            return False
+        tmp = self._temporary(target, body)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
         return True
 
     def remove(self, path: str) -> bool:
