@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
@@ -269,6 +269,22 @@ class Post:
 
     def replace(self, **changes) -> Post:
         return dataclasses.replace(self, **changes)
+
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+REUSED_KEY = "This Idempotency-Key was used for another request."
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's `Idempotency-Key` for one write: a retry with the same key
+    gets the first write's result, never a second write, for IDEMPOTENCY_TTL.
+    The fingerprint (a digest of what was asked) tells a retry from another
+    request reusing the key, which is refused."""
+
+    scope: str  # whose keys these are (the author): keys of two users never meet
+    key: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)

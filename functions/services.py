@@ -21,6 +21,7 @@ from .domain import (
     Event,
     Followed,
     Forbidden,
+    Idempotency,
     NotFound,
     Post,
     PostCreated,
@@ -257,9 +258,18 @@ class Microblog:
 
     # ------------------------------------------------------------ posts
 
-    def create_post(self, author: User, body: str) -> Post:
-        post = self.store.create_post(new_post(author.id, body))
-        self._emit(PostCreated.of(post))
+    def create_post(self, author: User, body: str, idempotency_key: str | None = None) -> Post:
+        """Publish a post. With an `idempotency_key` (a client's retry of one
+        submission), a key already used answers with the post it made: a
+        retried request never posts twice."""
+        idempotency = None
+        if idempotency_key is not None:
+            digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+            idempotency = Idempotency(author.id, idempotency_key, digest)
+        fresh = new_post(author.id, body)
+        post = self.store.create_post(fresh, idempotency)
+        if post.id == fresh.id:  # not a replay: its pages and feeds are new
+            self._emit(PostCreated.of(post))
         return post
 
     def require_post(self, post_id: str) -> Post:

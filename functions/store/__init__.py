@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..domain import Counts, FormerName, Post, Throttle, TimelineJob, User
+from ..domain import Counts, FormerName, Idempotency, Post, Throttle, TimelineJob, User
 
 T = TypeVar("T")
 
@@ -104,12 +104,16 @@ class Store(Protocol):
         ...
 
     # posts
-    def create_post(self, post: Post) -> Post:
+    def create_post(self, post: Post, idempotency: Idempotency | None = None) -> Post:
         """Store the post, count it on its author, put it in explore and in
-        the home feed of its author and of every follower. Return it with
-        `seq` and `explore_seq` assigned: one more than the last number given
-        (to the author's posts, to everyone's), never reused after a delete.
-        Raises NotFound when the author does not exist."""
+        its author's home feed (followers' feeds: `timeline_work`). Return it
+        with `seq` and `explore_seq` assigned: one more than the last number
+        given (to the author's posts, to everyone's), never reused after a
+        delete. Raises NotFound when the author does not exist.
+
+        With `idempotency`, a key used in the last IDEMPOTENCY_TTL returns the
+        post it made (nothing new is stored), or raises ValidationError when
+        it came with another request; the key is kept in the post's write."""
         ...
 
     def get_post(self, post_id: str) -> Post | None: ...

@@ -93,20 +93,24 @@ import boto3
 from botocore.config import Config
 
 from ..domain import (
+    REUSED_KEY,
     Conflict,
     Counts,
     FormerName,
+    Idempotency,
     NotFound,
     Post,
     StaleUser,
     Throttle,
     TimelineJob,
     User,
+    ValidationError,
     email_key,
     format_time,
     new_id,
     parse_time,
     username_key,
+    utcnow,
 )
 from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 from .dynamodb_schema import (
@@ -157,6 +161,8 @@ from .dynamodb_schema import (
     email_marker,
     explore_bucket,
     former_name_item,
+    idempotency_item,
+    idempotency_key,
     load,
     post_from_item,
     post_item,
@@ -481,10 +487,17 @@ class DynamoStore:
 
     # ------------------------------------------------------------ posts
 
-    def create_post(self, post: Post) -> Post:
+    def create_post(self, post: Post, idempotency: Idempotency | None = None) -> Post:
         """Take the two numbers (author's `post_seq`, then the explore counter),
         then write the post in one transaction; see "Numbering" in the module
-        docstring. A failure after taking a number leaves a gap, never a reuse."""
+        docstring. A failure after taking a number leaves a gap, never a reuse.
+        With an idempotency key, a key already used answers with its post, and
+        the key is written in the post's transaction (two racing retries: one
+        post, the loser's numbers a gap)."""
+        if idempotency is not None:
+            first = self._replayed(idempotency)
+            if first is not None:
+                return first
         seq = self._increment(user_key(post.author_id), "post_seq", must_exist=True)
         if seq is None:
             raise NotFound("User not found.")
@@ -501,13 +514,32 @@ class DynamoStore:
                 self._put(ref, new),
                 *self._counters({post.author_id: {"post_count": 1}}),
                 self._put(timeline_item(post.author_id, post)),  # one's own feed, now
+                *(
+                    [self._put(idempotency_item(idempotency, post.id, utcnow()), ITEM_IS_NEW)]
+                    if idempotency is not None
+                    else []
+                ),
             ]
         )
         if codes:
             if codes[2] == CONDITION_FAILED:
                 raise NotFound("User not found.")
+            if idempotency is not None and codes[-1] == CONDITION_FAILED:
+                return self._replayed(idempotency)  # a racing retry made it first
             raise Conflict("This post already exists.")
         return post  # the followers' feeds are filled by `timeline_work`, off the request
+
+    def _replayed(self, idempotency: Idempotency) -> Post | None:
+        """The post a live key already made; None for a new (or expired) key."""
+        item = self._get(idempotency_key(idempotency))
+        if item is None or parse_time(item["expires"]) <= utcnow():
+            return None  # TTL deletes lazily: the time decides
+        if item["fingerprint"] != idempotency.fingerprint:
+            raise ValidationError(REUSED_KEY, "Idempotency-Key")
+        first = self.get_post(item["post_id"])
+        if first is None:
+            raise NotFound("Post not found.")  # made, then deleted
+        return first
 
     def _increment(self, key: dict[str, str], attribute: str, must_exist: bool = False):
         """ADD 1 to a number attribute and return the new value (the item and

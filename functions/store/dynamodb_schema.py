@@ -26,6 +26,7 @@ explore_seq // EXPLORE_SEQ_BLOCK):
 | explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
 | explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
 | former username | `FORMER_NAMES`        | `<username key>`     |                                 |
+| idempotency key | `IDEM#<scope>#<key>`  | `IDEM`               | (TTL: a day)                    |
 
 Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
 it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
@@ -34,12 +35,22 @@ it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from ulid import ULID
 
-from ..domain import Post, User, email_key, format_time, parse_time, username_key
+from ..domain import (
+    IDEMPOTENCY_TTL,
+    Idempotency,
+    Post,
+    User,
+    email_key,
+    format_time,
+    parse_time,
+    username_key,
+)
 
 PK, SK = "PK", "SK"
 GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
@@ -65,6 +76,7 @@ USERS_PK = "USERS"  # GSI2 partition of every user
 EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
 EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
 COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
+IDEMPOTENCY_PK, IDEMPOTENCY_SK = "IDEM#", "IDEM"  # + scope#key: a write's Idempotency-Key
 THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
 THROTTLE_SK = "THROTTLE"
 # A name left by a rename (SK = its username_key): one partition, read whole
@@ -87,6 +99,7 @@ class ItemType:
     COUNTER = "counter"
     THROTTLE = "throttle"
     FORMER_NAME = "former_name"
+    IDEMPOTENCY = "idempotency"
 
 
 def _key(name: str, kind: str = "S") -> dict[str, str]:
@@ -272,6 +285,23 @@ def user_item(user: User) -> dict[str, Any]:
 def username_marker(user: User) -> dict[str, str]:
     key = USERNAME_PK + username_key(user.username)
     return {PK: key, SK: USERNAME_SK, TYPE: ItemType.USERNAME, "user_id": user.id}
+
+
+def idempotency_key(idempotency: Idempotency) -> dict[str, str]:
+    return {PK: f"{IDEMPOTENCY_PK}{idempotency.scope}#{idempotency.key}", SK: IDEMPOTENCY_SK}
+
+
+def idempotency_item(idempotency: Idempotency, post_id: str, now: datetime) -> dict[str, Any]:
+    """What a key made (a post), kept a day by TTL."""
+    expires = now + IDEMPOTENCY_TTL
+    return {
+        **idempotency_key(idempotency),
+        TYPE: ItemType.IDEMPOTENCY,
+        "fingerprint": idempotency.fingerprint,
+        "post_id": post_id,
+        "expires": format_time(expires),
+        TTL_ATTRIBUTE: int(expires.timestamp()) + 1,
+    }
 
 
 def former_name_item(username: str, user_id: str) -> dict[str, str]:

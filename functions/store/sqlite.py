@@ -23,20 +23,25 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import (
+    IDEMPOTENCY_TTL,
+    REUSED_KEY,
     Conflict,
     Counts,
     FormerName,
+    Idempotency,
     NotFound,
     Post,
     StaleUser,
     Throttle,
     TimelineJob,
     User,
+    ValidationError,
     email_key,
     format_time,
     new_id,
     parse_time,
     username_key,
+    utcnow,
 )
 from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 
@@ -81,6 +86,15 @@ CREATE TABLE IF NOT EXISTS former_names (
     username     TEXT NOT NULL,     -- as it was spelt
     user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE  -- who left it last
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope       TEXT NOT NULL,  -- whose key (the author)
+    key         TEXT NOT NULL,  -- the client's Idempotency-Key
+    fingerprint TEXT NOT NULL,  -- what was asked with it
+    post_id     TEXT NOT NULL,  -- what the first request made
+    created     TEXT NOT NULL,  -- kept IDEMPOTENCY_TTL, then swept
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -360,8 +374,12 @@ class SQLiteStore:
 
     # ------------------------------------------------------------ posts
 
-    def create_post(self, post: Post) -> Post:
+    def create_post(self, post: Post, idempotency: Idempotency | None = None) -> Post:
         with self._tx() as db:
+            if idempotency is not None:
+                first = self._replayed(db, idempotency)
+                if first is not None:
+                    return first
             row = db.execute(
                 "UPDATE users SET post_seq = post_seq + 1, post_count = post_count + 1"
                 " WHERE id = ? RETURNING post_seq",
@@ -388,7 +406,38 @@ class SQLiteStore:
                     post.explore_seq,
                 ),
             )
+            if idempotency is not None:
+                db.execute(
+                    "INSERT INTO idempotency (scope, key, fingerprint, post_id, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        idempotency.scope,
+                        idempotency.key,
+                        idempotency.fingerprint,
+                        post.id,
+                        format_time(utcnow()),
+                    ),
+                )
         return post
+
+    def _replayed(self, db: sqlite3.Connection, idempotency: Idempotency) -> Post | None:
+        """The post a live key already made (expired keys are swept first)."""
+        expired = format_time(utcnow() - IDEMPOTENCY_TTL)
+        db.execute("DELETE FROM idempotency WHERE created < ?", (expired,))
+        row = db.execute(
+            "SELECT fingerprint, post_id FROM idempotency WHERE scope = ? AND key = ?",
+            (idempotency.scope, idempotency.key),
+        ).fetchone()
+        if row is None:
+            return None
+        fingerprint, post_id = row
+        if fingerprint != idempotency.fingerprint:
+            raise ValidationError(REUSED_KEY, "Idempotency-Key")
+        first = db.execute(f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?", (post_id,))
+        first = first.fetchone()
+        if first is None:
+            raise NotFound("Post not found.")  # made, then deleted
+        return _post(first)
 
     def get_post(self, post_id: str) -> Post | None:
         row = self._db().execute(f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?", (post_id,))

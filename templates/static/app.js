@@ -27,8 +27,12 @@ class ApiError extends Error {
 }
 
 /** One call to the API: the parsed JSON body, or null; an ApiError otherwise. */
-async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+async function api(method, path, body, headers = {}) {
+  const init = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", ...headers },
+  };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -369,10 +373,17 @@ async function homePage(section, user) {
   section.replaceChildren(fromTemplate("home-signed-in"));
   $(".home-username", section).textContent = user.username;
   const form = $("#post-form", section);
+  // One key per submission: pressing Submit again after a lost answer sends
+  // the same key, and the server answers with the first post, not a second.
+  let postKey = crypto.randomUUID();
+  form.addEventListener("input", () => {
+    postKey = crypto.randomUUID(); // another text: another submission
+  });
   handleForm(form, {
     validate: (values) => required(values, "body"),
     submit: async (values) => {
-      await api("POST", "/posts", { body: values.body });
+      await api("POST", "/posts", { body: values.body }, { "Idempotency-Key": postKey });
+      postKey = crypto.randomUUID();
       if (cursor) {
         go(window.location.pathname, "Your post is now live!");
         return;

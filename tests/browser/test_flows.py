@@ -42,8 +42,11 @@ def test_register_login_post_follow_feed_edit_profile_logout(make_context, base)
     expect(susan.get_by_role("heading", name=f"Hi, {susan_name}!")).to_be_visible()
     expect(susan.get_by_role("link", name="Profile")).to_have_attribute("href", f"/u/{susan_name}/")
 
-    # She posts; the post is in her feed and on her static profile page.
-    post(susan, "Hello from *Susan*, the first post!")
+    # She posts; the post is in her feed and on her static profile page. The
+    # form sends a key per submission, so a retried request cannot post twice.
+    with susan.expect_request(lambda r: r.url.endswith("/api/posts")) as sent:
+        post(susan, "Hello from *Susan*, the first post!")
+    assert re.fullmatch(r"[0-9a-f-]{36}", sent.value.headers["idempotency-key"])
     expect(susan.locator("#feed .post-body em")).to_have_text("Susan")
     susan.get_by_role("link", name="Profile").click()
     expect(susan.get_by_role("heading", name=f"User: {susan_name}")).to_be_visible()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from ... import urls
 from ..deps import App, CurrentUser, Render
@@ -12,11 +14,33 @@ from ..schemas import NewPost, PostOut, post_out
 router = APIRouter(tags=["posts"])
 
 
+# A client's key for one submission (RFC draft "The Idempotency-Key HTTP
+# Header Field"): printable ASCII, at most 255 characters.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="One per submission (a UUID): a retry with the same key answers with "
+        "the post the first request made (for a day), never a second post; the same "
+        "key with another body is a 422.",
+    ),
+]
+
+
 @router.post("/posts", status_code=201, response_model=PostOut, responses=documented(*WRITE))
-def create_post(new: NewPost, response: Response, app: App, user: CurrentUser, render: Render):
+def create_post(
+    new: NewPost,
+    response: Response,
+    app: App,
+    user: CurrentUser,
+    render: Render,
+    idempotency_key: IdempotencyKey = None,
+):
     """Publish a post (Markdown, 1-500 characters). The author's static
     profile is regenerated before this answers."""
-    post = app.create_post(user, new.body)
+    post = app.create_post(user, new.body, idempotency_key)
     response.headers["Location"] = urls.api_post(post.id)
     return post_out(post, user, render.post_html(post, user))
 
