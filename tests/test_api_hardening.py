@@ -210,3 +210,13 @@ def test_the_access_log_redacts_tokens_in_addresses(caplog):
     )
     assert RedactTokens().filter(record)
     assert "abc.def.ghi" not in record.getMessage() and "token=[redacted]" in record.getMessage()
+
+
+def test_a_forwarded_host_is_not_believed_without_a_configured_proxy(client, me):
+    """X-Forwarded-Host names the origin a trusted proxy was called at; from
+    anyone else it could make a foreign Origin look like our own."""
+    forged = {"Origin": "http://evil.example", "X-Forwarded-Host": "evil.example"}
+    response = client.post("/api/posts", json={"body": "forged"}, headers=forged)
+    assert_error(response, 403, "Forbidden")
+    client.app_state.trust_forwarded = True  # FORWARDED_ALLOW_IPS names the proxy
+    assert client.post("/api/posts", json={"body": "proxied"}, headers=forged).status_code == 201
