@@ -115,7 +115,7 @@ def test_a_killed_full_build_leaves_whole_files_and_the_next_one_repairs(tmp_pat
     rng = random.Random(os.environ.get("KILL_SEED", "10"))
     var, site = tmp_path / "var", tmp_path / "site"
     store = SQLiteStore(var / "microblog.sqlite3")
-    seed(store, 20, 500, seed=3, progress=False)
+    seed(store, 12, 300, seed=3, progress=False)
     builds = Builds(var)
 
     # Phase 1: builds into an empty folder (every file new) killed mid-way.
