@@ -112,6 +112,30 @@ def test_a_reset_request_answers_before_the_account_is_looked_up(client, monkeyp
         assert order == ["looked up"]  # as a background task, after the response
 
 
+def test_on_lambda_a_reset_request_lasts_as_long_for_any_address(client, settings, monkeypatch):
+    """Mangum answers after the background tasks: there each request takes
+    the floor, known address (a mail sent) or not."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from functions.api.routers import password
+
+    monkeypatch.setattr(password, "LAMBDA_RESET_FLOOR", 0.5)
+
+    async def on_lambda(scope, receive, send):  # what Mangum adds to the scope
+        await client.app({**scope, "aws.event": {}}, receive, send)
+
+    register(client)
+    with TestClient(on_lambda) as lambda_client:
+        for email in ("susan@example.com", "nobody@example.com"):
+            started = time.monotonic()
+            answer = lambda_client.post("/api/reset_password_request", json={"email": email})
+            assert answer.status_code == 202
+            assert time.monotonic() - started >= 0.5
+    assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 1
+
+
 # ------------------------------------------------------------ credential changes
 
 
