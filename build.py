@@ -154,6 +154,7 @@ def serve(args: argparse.Namespace) -> int:
         stats = app.state.builder.build_all(progress=True)
     except MassDeletion as exc:  # meant? `build.py build --allow-mass-delete`, then serve
         print(f"serve: {exc} (with `build.py build`, then serve again)", file=sys.stderr)
+        sock.close()
         return 1
     print(f"Built {settings.site_dir}: {stats.summary()}", flush=True)
 

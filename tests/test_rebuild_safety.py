@@ -19,6 +19,7 @@ from functions.services import new_post
 from functions.sitegen.builder import MassDeletion
 from functions.store.sqlite import SQLiteStore
 from functions.wiring import local_builder
+from tests.server import free_port
 
 HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 
@@ -184,3 +185,13 @@ def test_the_command_line_refuses_with_a_clear_message(settings, store, capsys):
     assert site.exists()
     assert build.main(["build", "--workers", "1", "--allow-mass-delete"]) == 0
     assert not site.exists()
+
+
+def test_serve_refuses_to_start_on_an_empty_store(settings, store, capsys):
+    add_user(store, "ann", posts=1)
+    assert build.main(["build", "--workers", "1"]) == 0
+    settings.database.rename(settings.database.with_suffix(".lost"))
+    assert build.main(["serve", "--port", str(free_port())]) == 1
+    error = capsys.readouterr().err
+    assert "The store has no users" in error and "build.py build" in error
+    assert (settings.site_dir / "u" / "ann" / "index.html").exists()
