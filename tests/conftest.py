@@ -37,6 +37,12 @@ def make_store(kind: str, request, tmp_path):
     return store
 
 
+@pytest.fixture
+def dynamo_store(request, tmp_path):
+    """A DynamoStore on a fresh table of DynamoDB Local (with its stream)."""
+    return make_store("dynamodb", request, tmp_path)
+
+
 @pytest.fixture(params=STORES)
 def store(request, tmp_path):
     """A fresh, empty store; every contract test runs once per adapter."""

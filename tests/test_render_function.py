@@ -18,18 +18,15 @@ from moto import mock_aws
 from functions import auth, handlers
 from functions.services import Microblog
 from functions.sitegen.s3 import CACHE_FRESH, CACHE_STABLE, FEED_CONTENT_TYPE
-from functions.store.dynamodb import DynamoStore
+from tests.cloudfront import create_distribution
 from tests.streams import StreamReader, lambda_event
 
 BUCKET = "microblog-site"
 
 
 @pytest.fixture
-def table(dynamodb_endpoint):
-    store = DynamoStore(f"render-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
-    store.create_table()
-    yield store
-    store.delete_table()
+def table(dynamo_store):
+    return dynamo_store
 
 
 @pytest.fixture
@@ -48,7 +45,7 @@ def s3(table, monkeypatch):
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("DISTRIBUTION_ID", make_distribution())
+        monkeypatch.setenv("DISTRIBUTION_ID", create_distribution(BUCKET))
         yield client
     handlers._render_builder.cache_clear()
 
@@ -63,27 +60,6 @@ def app(table, monkeypatch):
 @pytest.fixture
 def stream(table):
     return StreamReader(table)
-
-
-def make_distribution() -> str:
-    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
-    origin = {
-        "Id": "site",
-        "DomainName": f"{BUCKET}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": "test",
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
 
 
 def invalidated() -> list[list[str]]:

@@ -21,6 +21,7 @@ from functions.sitegen.s3 import (
     invalidation_paths,
     is_immutable,
 )
+from tests.cloudfront import create_distribution
 
 BUCKET = "microblog-site"
 ASSET = "static/style.1a2b3c4d5e.css"
@@ -41,23 +42,7 @@ def cloudfront(s3):
 
 @pytest.fixture
 def distribution_id(cloudfront):
-    origin = {
-        "Id": "site",
-        "DomainName": f"{BUCKET}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": "test",
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+    return create_distribution(BUCKET)
 
 
 def count_calls(client) -> Counter:

@@ -7,8 +7,6 @@ events (so the pages touched) must equal those the services emitted.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from werkzeug.security import generate_password_hash
 
@@ -17,7 +15,6 @@ from functions.domain import Followed, Post, PostCreated, User, UserCreated, Use
 from functions.services import Microblog
 from functions.sitegen.data import Overlay, StoreData
 from functions.sitegen.pages import pages_for_all
-from functions.store.dynamodb import DynamoStore
 from functions.store.dynamodb_schema import STREAM_FILTERS, dump, post_item, user_item
 from functions.store.sqlite import SQLiteStore
 from functions.stream import UndecodableRecord, decode, decode_all
@@ -27,11 +24,8 @@ KEY = "k" * 48
 
 
 @pytest.fixture
-def dynamo(dynamodb_endpoint):
-    store = DynamoStore(f"stream-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
-    store.create_table()
-    yield store
-    store.delete_table()
+def dynamo(dynamo_store):
+    return dynamo_store
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ idempotent."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from functions.domain import Post, PostCreated, TimelineJob, User, new_id
-from functions.store.dynamodb import FANOUT_CHUNK, DynamoStore
+from functions.store.dynamodb import FANOUT_CHUNK
 from functions.store.dynamodb_schema import (
     GSI1PK,
     GSI1SK,
@@ -29,11 +27,8 @@ CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 
 
 @pytest.fixture
-def store(dynamodb_endpoint):
-    store = DynamoStore(f"feeds-{uuid.uuid4().hex[:12]}", endpoint_url=dynamodb_endpoint)
-    store.create_table()
-    yield store
-    store.delete_table()
+def store(dynamo_store):
+    return dynamo_store
 
 
 def make_user(store, name: str) -> User:

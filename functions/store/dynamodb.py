@@ -227,6 +227,7 @@ class DynamoStore:
             )
         self.client = client
         self._known_buckets: set[str] = set()
+        self.fanout_chunk = FANOUT_CHUNK  # feeds (or posts) per `timeline_work` step
 
     # ------------------------------------------------------------ table
 
@@ -767,10 +768,11 @@ class DynamoStore:
 
     # ------------------------------------------------------------ home feeds, off the request
 
-    def timeline_work(self, job: TimelineJob, chunk: int = FANOUT_CHUNK) -> TimelineJob | None:
-        """One bounded step of `job`: at most `chunk` feeds (deliver, retract)
-        or posts (withdraw), read with one Query and written with BatchWriteItem
-        (25 a call). Returns the job's next step, or None when it is done.
+    def timeline_work(self, job: TimelineJob, chunk: int | None = None) -> TimelineJob | None:
+        """One bounded step of `job`: at most `chunk` (default `fanout_chunk`)
+        feeds (deliver, retract) or posts (withdraw), read with one Query and
+        written with BatchWriteItem (25 a call). Returns the job's next step,
+        or None when it is done.
         Writes are puts and deletes of whole items: a step run twice (a
         redelivered message) leaves each feed entry once."""
         if job.action == TimelineJob.WITHDRAW:  # the unfollowed user's posts, out of one feed
@@ -792,7 +794,8 @@ class DynamoStore:
                 return None  # deleted meanwhile: nothing to deliver
         if job.cursor:
             query["ExclusiveStartKey"] = json.loads(job.cursor)
-        response = self.client.query(TableName=self.table_name, Limit=chunk, **query)
+        limit = chunk or self.fanout_chunk
+        response = self.client.query(TableName=self.table_name, Limit=limit, **query)
         items = [load(item) for item in response["Items"]]
         if job.action == TimelineJob.WITHDRAW:
             requests = (
