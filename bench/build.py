@@ -12,6 +12,8 @@ in rounds that take turns so that a busy machine weighs on each alike:
   templates (the partial rendered at each appearance, plain writes), as a
   whole process too, with 2 processes and with 1; each round's build is
   divided by that round's floors, and the medians (with the range) shown;
+- CPU: the seconds of CPU each whole process used (its workers included):
+  what a busy machine distorts least; the build's over the 1-process floor's;
 - start-up: from the build process's start to its first file written (the
   earliest time stamp in the fresh folder), against `python -c pass`;
 - one new post: stored and its pages rebuilt (`apply`) in-process, the
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,18 +64,26 @@ def files_in(folder: Path) -> list[os.DirEntry]:
     return found
 
 
-def timed_run(command: list[str], env: dict[str, str], out: Path) -> tuple[float, float, int]:
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: list[str], env: dict[str, str], out: Path) -> tuple[float, ...]:
     """Run `command` (which writes into the empty folder `out`): its wall
-    time, the time to its first file written, and the files it wrote."""
+    time, the time to its first file written, the files it wrote and the
+    CPU seconds it used."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
+    cpu = cpu_of_children()
     began = time.time()
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
+    cpu = cpu_of_children() - cpu
     files = files_in(out)
     first = min(entry.stat().st_mtime for entry in files) - began
-    return seconds, first, len(files)
+    return seconds, first, len(files), cpu
 
 
 def interpreter_start(env: dict[str, str]) -> float:
@@ -116,7 +127,7 @@ def measure(users: int, posts: int, rounds: int) -> dict:
         }
         outs = {"build": site, "floor2": work / "floor", "floor1": work / "floor"}
         timed_run(kinds["build"], env, site)  # warm-up: byte code, page cache
-        runs: dict[str, list[tuple[float, float, int]]] = {kind: [] for kind in kinds}
+        runs: dict[str, list[tuple[float, ...]]] = {kind: [] for kind in kinds}
         python = []
         for _ in range(rounds):
             python.append(interpreter_start(env))
@@ -142,6 +153,9 @@ def measure(users: int, posts: int, rounds: int) -> dict:
             "floor1_s": statistics.median(r[0] for r in runs["floor1"]),
             "vs_floor2": ratios("floor2"),
             "vs_floor1": ratios("floor1"),
+            "build_cpu": statistics.median(r[3] for r in runs["build"]),
+            "floor1_cpu": statistics.median(r[3] for r in runs["floor1"]),
+            "cpu_ratios": [f[3] / b[3] for b, f in zip(runs["build"], runs["floor1"], strict=True)],
             "startup_s": statistics.median(r[1] for r in runs["build"]),
             "python_s": statistics.median(python),
             "inc_ms": inc_ms,
@@ -174,8 +188,9 @@ def main() -> int:
     print()
     print(
         "| corpus | pages | full build | floor, 2 processes | floor, 1 process "
-        "| build / 2-process floor | build / 1-process floor | start-up | one new post |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| build / 2-process floor | build / 1-process floor | CPU: floor / build "
+        "| start-up | one new post |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
     for r in rows:
         pages = r["pages"]
@@ -185,6 +200,7 @@ def main() -> int:
             f"| {pages / r['floor2_s']:,.0f} pages/s ({r['floor2_s']:.2f} s) "
             f"| {pages / r['floor1_s']:,.0f} pages/s ({r['floor1_s']:.2f} s) "
             f"| {spread(r['vs_floor2'])} | {spread(r['vs_floor1'])} "
+            f"| {spread(r['cpu_ratios'])} ({r['floor1_cpu']:.1f} s / {r['build_cpu']:.1f} s) "
             f"| {r['startup_s']:.2f} s (python -c pass: {r['python_s']:.2f} s) "
             f"| {r['inc_files']} files, {r['inc_ms']:.0f} ms |"
         )
