@@ -22,13 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from functions.markup import sanitize  # noqa: E402
+from functions.markup import sanitize as kept_sanitize  # noqa: E402
 from functions.seed import seed  # noqa: E402
 from functions.sitegen.data import Snapshot  # noqa: E402
 from functions.sitegen.render import Renderer  # noqa: E402
 from functions.store.sqlite import SQLiteStore  # noqa: E402
 
 PASSES = 9
+# The cleaning itself: `markup.sanitize` keeps its last results (the API cleans
+# the same posts at each request), which would time a dictionary look-up.
+sanitize = kept_sanitize.__wrapped__
 
 
 def best(run, passes: int = PASSES) -> float:
@@ -54,6 +57,9 @@ def main() -> None:
     authors = data.users({p.author_id for p in posts})
     pairs = [(p, authors[p.author_id]) for p in posts]
     shipped = Renderer(ROOT / "templates")
+    shipped.env.filters["sanitize"] = sanitize
+    shipped.env.cache.clear()
+    shipped._post_template = shipped.env.get_template("_post.html")
     bare = Renderer(ROOT / "templates")  # the same, its sanitize filter the identity
     bare.env.filters["sanitize"] = lambda html: html
     bare.env.cache.clear()

@@ -84,6 +84,7 @@ def render_markdown(body: str) -> str:
     return sanitize(_markdown().reset().convert(body))
 
 
+@functools.lru_cache(maxsize=4096)  # the API cleans the same stored posts at each request
 def sanitize(html: str) -> str:
     """`html` reduced to the allow-list. Run when a post is written and again
     wherever its stored HTML is put on a page, in a feed or in the API: stored

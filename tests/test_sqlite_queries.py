@@ -13,6 +13,7 @@ import pytest
 from functions.domain import Counts, User, new_id, utcnow
 from functions.seed import seed
 from functions.services import new_post
+from functions.store import sqlite as sqlite_store
 from functions.store.sqlite import SQLiteStore
 
 
@@ -59,8 +60,10 @@ READS: dict[str, Callable[[SQLiteStore, User, User], object]] = {
 }
 
 
+@pytest.mark.parametrize("scan", [sqlite_store.FEED_SCAN, 1])  # 1: home feeds merged
 @pytest.mark.parametrize("name", READS)
-def test_each_read_is_an_index_range_without_a_sort_or_count(corpus, name):
+def test_each_read_is_an_index_range_without_a_sort_or_count(corpus, name, scan, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "FEED_SCAN", scan)
     ann, bob = corpus.list_users(limit=2).items
     sqls = statements(corpus, lambda: READS[name](corpus, ann, bob))
     assert sqls
@@ -75,16 +78,45 @@ def test_each_read_is_an_index_range_without_a_sort_or_count(corpus, name):
             assert "INDEX" in step or "PRIMARY KEY" in step, (sql, plan)
 
 
-def test_a_home_feed_page_reads_one_index_range_per_author(corpus):
-    """A page of 5 reads at most 6 ids of each author (the user and whoever
-    they follow), then those 6 posts: not every followed post."""
-    ann = max(corpus.list_users(limit=100).items, key=lambda user: user.followed_count)
-    assert ann.followed_count >= 2
+def walk(read: Callable) -> list[str]:
+    """The ids of a whole collection, page after page; `read(cursor)`."""
+    ids, cursor = [], None
+    while True:
+        page = read(cursor)
+        ids += [item.id for item in page.items]
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor
+
+
+def test_a_feed_is_the_same_found_among_the_newest_posts_or_merged(corpus, monkeypatch):
+    posts = {post.id: post for post in map(corpus.get_post, walk(corpus.explore))}
+    for user in corpus.list_users(limit=100).items:
+        authors = {user.id, *walk(lambda c, u=user.id: corpus.followed(u, c))}
+        expected = sorted((i for i, p in posts.items() if p.author_id in authors), reverse=True)
+        for scan in (1000, 1):  # every post in one walk; mostly merged
+            monkeypatch.setattr(sqlite_store, "FEED_SCAN", scan)
+            assert walk(lambda c, u=user.id: corpus.home_feed(u, c, limit=4)) == expected
+
+
+def test_a_sparse_feed_merges_one_index_range_per_author(corpus, monkeypatch):
+    """When everyone's newest posts do not hold the page, each author's
+    newest 6 ids are read (a page of 5, and one to know there is more)."""
+    monkeypatch.setattr(sqlite_store, "FEED_SCAN", 1)
+    ann = min(
+        corpus.list_users(limit=100).items, key=lambda user: (user.followed_count, user.post_count)
+    )
     sqls = statements(corpus, lambda: corpus.home_feed(ann.id, limit=5))
-    per_author = [sql for sql in sqls if sql.startswith("SELECT id FROM posts")]
+    per_author = [sql for sql in sqls if "WHERE author_id =" in sql]
     assert len(per_author) == ann.followed_count + 1
     assert all(sql.endswith("LIMIT 6") for sql in per_author)
-    assert sum(sql.count("'") for sql in sqls[-1:]) == 2 * 6  # the 6 ids, by key
+
+
+def test_a_dense_feed_is_one_short_walk_of_the_newest_posts(corpus):
+    ann = max(corpus.list_users(limit=100).items, key=lambda user: user.followed_count)
+    sqls = statements(corpus, lambda: corpus.home_feed(ann.id, limit=5))
+    assert not [sql for sql in sqls if "WHERE author_id =" in sql]
+    assert any(sql.endswith(f"LIMIT {6 * sqlite_store.FEED_SCAN}") for sql in sqls)
 
 
 # The schema before counters were kept (what older var/ holds).

@@ -111,6 +111,9 @@ CREATE INDEX IF NOT EXISTS follows_by_followed ON follows (followed_id, id);
 -- came to 18 million at 50,000 posts with the demo's follows. Merged instead.
 DROP TABLE IF EXISTS timeline;
 """
+# A home feed page is first looked for among this many pages of everyone's
+# newest posts (see `SQLiteStore.home_feed`).
+FEED_SCAN = 8
 # A database made before counters were kept: add them, counted.
 COUNTERS = ("post_count", "follower_count", "followed_count")
 MIGRATE_COUNTERS = """
@@ -498,26 +501,32 @@ class SQLiteStore:
     def home_feed(
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Post]:
-        """The newest `limit` posts of the user and of everyone they follow:
-        each author's newest ids from the (author, id) index, merged, then
-        those posts by id. It reads (authors x limit) index entries, whatever
-        the number of posts, and sorts no more than that."""
+        """The newest `limit` posts of the user and of everyone they follow,
+        read from indexes in their own order, never by sorting the feed: first
+        among everyone's newest posts (FEED_SCAN pages of them), where a
+        follower of active authors finds the page at once; else each
+        author's newest ids, from the (author, id) index, merged. Either way
+        a bounded number of index entries, whatever the number of posts."""
         limit = clamp_limit(limit)
         before = self._cursor(cursor)
         db = self._db()
         db.execute("BEGIN")  # one snapshot for the statements of one page
         try:
-            followed = db.execute(
-                "SELECT followed_id FROM follows WHERE follower_id = ?", (user_id,)
-            ).fetchall()
-            newest = (
-                db.execute(
-                    "SELECT id FROM posts WHERE author_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                    (author, before, limit + 1),
-                ).fetchall()
-                for author in [user_id, *(row[0] for row in followed)]
+            authors = {user_id}
+            authors.update(
+                row[0]
+                for row in db.execute(
+                    "SELECT followed_id FROM follows WHERE follower_id = ?", (user_id,)
+                )
             )
-            ids = heapq.nlargest(limit + 1, (row[0] for rows in newest for row in rows))
+            budget = (limit + 1) * FEED_SCAN
+            newest = db.execute(
+                "SELECT id, author_id FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (before, budget),
+            ).fetchall()
+            ids = [row[0] for row in newest if row[1] in authors][: limit + 1]
+            if len(ids) <= limit and len(newest) == budget:  # more posts lie further back
+                ids = self._newest_of(db, authors, before, limit + 1)
             marks = ",".join("?" * len(ids))
             rows = db.execute(
                 f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", ids
@@ -526,6 +535,19 @@ class SQLiteStore:
             db.execute("COMMIT")
         rows.sort(key=lambda row: row["id"], reverse=True)
         return self._page(rows, limit, _post)
+
+    @staticmethod
+    def _newest_of(db: sqlite3.Connection, authors: set[str], before: str, count: int) -> list:
+        """The `count` newest post ids before `before` by any of `authors`:
+        each author's newest from the (author, id) index, merged."""
+        newest = (
+            db.execute(
+                "SELECT id FROM posts WHERE author_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (author, before, count),
+            ).fetchall()
+            for author in authors
+        )
+        return heapq.nlargest(count, (row[0] for rows in newest for row in rows))
 
     # ------------------------------------------------------------ follows
 
