@@ -21,10 +21,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import markdown
 import nh3
 
 if TYPE_CHECKING:
+    import markdown
     from fasttext.FastText import _FastText
 
 ALLOWED_TAGS = {
@@ -75,6 +75,8 @@ def _markdown() -> markdown.Markdown:
     """One parser per thread: building one costs as much as converting a post."""
     md = getattr(_local, "md", None)
     if md is None:
+        import markdown  # on the first post: a cold start that sees none never pays
+
         md = _local.md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     return md
 
