@@ -523,9 +523,16 @@ class SQLiteStore:
             newest = db.execute(
                 "SELECT id, author_id FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?",
                 (before, budget),
-            ).fetchall()
-            ids = [row[0] for row in newest if row[1] in authors][: limit + 1]
-            if len(ids) <= limit and len(newest) == budget:  # more posts lie further back
+            )
+            ids, seen = [], 0
+            for post_id, author_id in newest:  # read lazily: stops once the page is full
+                seen += 1
+                if author_id in authors:
+                    ids.append(post_id)
+                    if len(ids) > limit:
+                        break
+            newest.close()
+            if len(ids) <= limit and seen == budget:  # more posts lie further back
                 ids = self._newest_of(db, authors, before, limit + 1)
             marks = ",".join("?" * len(ids))
             rows = db.execute(
