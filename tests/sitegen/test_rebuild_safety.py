@@ -24,18 +24,6 @@ from tests.server import free_port
 HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 
 
-@pytest.fixture
-def store(settings):
-    store = SQLiteStore(settings.database)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def builder(settings, store):
-    return local_builder(settings, store, workers=1)
-
-
 def add_user(store, name: str, posts: int = 0) -> User:
     user = User.new(name, f"{name}.{uuid.uuid4().hex[:6]}@example.com", HASH)
     store.create_user(user)

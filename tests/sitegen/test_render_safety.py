@@ -25,8 +25,6 @@ from functions.domain import (
     validate_body,
     validate_username,
 )
-from functions.local import local_builder
-from functions.store.sqlite import SQLiteStore
 
 HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 # Every character XML 1.0 cannot hold, among ordinary text.
@@ -36,18 +34,6 @@ DANGEROUS_HTML = (
     '<a href="javascript:alert(1)" onclick="alert(2)">x</a></p>'
     "<blockquote>quoted</blockquote>"
 )
-
-
-@pytest.fixture
-def store(settings):
-    store = SQLiteStore(settings.database)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def builder(settings, store):
-    return local_builder(settings, store, workers=1)
 
 
 def stored_post(store, author: User, body: str, body_html: str) -> Post:

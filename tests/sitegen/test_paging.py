@@ -8,25 +8,11 @@ import re
 import pytest
 
 from functions import urls
-from functions.local import local_builder
 from functions.sitegen.pages import POSTS_PER_PAGE, index_first_page
-from functions.store.sqlite import SQLiteStore
-from tests.test_site import add_posts, add_user, read
+from tests.sitegen.test_site import add_posts, add_user, read
 
 POST = re.compile(r"Post number (\d+)<")
 OLDER = re.compile(r'<a class="older" href="([^"]+)"')
-
-
-@pytest.fixture
-def store(settings):
-    store = SQLiteStore(settings.database)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def builder(settings, store):
-    return local_builder(settings, store, workers=1)
 
 
 def walk_back(settings, url: str) -> list[int]:

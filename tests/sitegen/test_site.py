@@ -22,7 +22,6 @@ from functions.domain import (
     UserUpdated,
     utcnow,
 )
-from functions.local import local_builder
 from functions.services import new_post
 from functions.sitegen.data import StoreData
 from functions.sitegen.pages import (
@@ -36,24 +35,11 @@ from functions.sitegen.pages import (
     pages_for,
 )
 from functions.sitegen.publish import LocalPublisher
-from functions.store.sqlite import SQLiteStore
 from functions.wiring import make_renderer
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
-
-
-@pytest.fixture
-def store(settings):
-    store = SQLiteStore(settings.database)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def builder(settings, store):
-    return local_builder(settings, store, workers=2)
 
 
 def add_user(store, name: str) -> User:
