@@ -356,11 +356,18 @@ class UserCreated:
     user_id: str
 
 
+# The user fields pages show: name and avatar (the e-mail's Gravatar) on
+# every page with the user's posts, about me on the profile. A change of any
+# other field (counters, password, token version, last seen: the profile gets
+# that from the API) re-renders nothing.
+SHOWN_USER_FIELDS = ("username", "email", "about_me")
+
+
 @dataclass(frozen=True)
 class UserUpdated:
     """A change of what pages show about a user. `shown_everywhere` when the
-    name or the avatar (the e-mail's Gravatar) changed: every page with the
-    user's posts shows those; about me and last seen are on the profile only."""
+    name or the avatar changed: every page with the user's posts shows those;
+    about me is on the profile only."""
 
     user_id: str
     username: str
@@ -377,6 +384,14 @@ class UserUpdated:
             (user.username, user.email) != (previous.username, previous.email),
             user.post_seq,
         )
+
+    @classmethod
+    def between(cls, user: User, previous: User) -> UserUpdated | None:
+        """The change pages see from `previous` to `user`; None when no page
+        shows what changed. The services and the stream decoder both ask."""
+        if all(getattr(user, f) == getattr(previous, f) for f in SHOWN_USER_FIELDS):
+            return None
+        return cls.of(user, previous)
 
 
 @dataclass(frozen=True)

@@ -332,8 +332,9 @@ class Microblog:
             updated = self.store.update_user(user.id, changes, if_token_version=version)
         except StaleUser:  # a logout or reset came first: this session is void
             raise auth.InvalidToken("token revoked") from None
-        if updated != previous:
-            self._emit(UserUpdated.of(updated, previous))
+        event = UserUpdated.between(updated, previous)
+        if event is not None:
+            self._emit(event)
         return updated
 
     # ------------------------------------------------------------ follows

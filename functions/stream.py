@@ -37,11 +37,6 @@ from .domain import (
 )
 from .store.dynamodb_schema import TYPE, ItemType, load, post_from_item, user_from_item
 
-# The user fields that pages show (name and avatar everywhere, about me on
-# the profile); a change of any other field (counters, password, token
-# version, last seen: the profile gets that from the API) re-renders nothing.
-SHOWN_USER_FIELDS = ("username", "email", "about_me")
-
 INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
 
 
@@ -118,10 +113,9 @@ def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) ->
             user = user_from_item(new)
             return Change([UserCreated(user.id)], user=user)
         if name == MODIFY:
-            user, previous = user_from_item(new), user_from_item(old)
-            if all(new.get(f) == old.get(f) for f in SHOWN_USER_FIELDS):
-                return Change(user=user)  # counters or credentials: no page shows them
-            return Change([UserUpdated.of(user, previous)], user=user)
+            user = user_from_item(new)
+            event = UserUpdated.between(user, user_from_item(old))
+            return Change([event] if event else [], user=user)  # None: nothing shown
         return Change()
     if kind == ItemType.EDGE:
         if name == INSERT:
@@ -138,15 +132,3 @@ def decode_all(records: Iterable[dict[str, Any]]) -> Batch:
     for record in records:
         batch.add(decode(record))
     return batch
-
-
-FANOUT_FILTERS: list[dict[str, Any]] = [
-    {"eventName": [INSERT], "dynamodb": {"NewImage": {TYPE: {"S": [ItemType.POST]}}}},
-    {
-        "eventName": [REMOVE],
-        "dynamodb": {"OldImage": {TYPE: {"S": [ItemType.POST, ItemType.EDGE]}}},
-    },
-]
-"""The fan-out function's event source mapping filters: the records that start
-home-feed jobs (`timelines.jobs_for`): a new post, a deleted post, an unfollow.
-The template's FilterCriteria must equal these (a test compares them)."""
