@@ -226,7 +226,7 @@ def test_the_stream_filters_are_the_decoders(functions):
 
 
 def test_the_fanout_filters_are_the_jobs_starters(functions):
-    from functions.stream import FANOUT_FILTERS
+    from functions.store.dynamodb_schema import FANOUT_FILTERS
 
     stream = functions["fanout"]["Events"]["Stream"]["Properties"]
     patterns = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]

@@ -374,3 +374,14 @@ STREAM_FILTERS: list[dict[str, Any]] = [
 """The render function's event source mapping filters (Lambda event filtering
 patterns, OR-ed): inserts and updates of page items, and their removals. The
 template's FilterCriteria must equal these (a test compares them)."""
+
+FANOUT_FILTERS: list[dict[str, Any]] = [
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {TYPE: {"S": [ItemType.POST]}}}},
+    {
+        "eventName": ["REMOVE"],
+        "dynamodb": {"OldImage": {TYPE: {"S": [ItemType.POST, ItemType.EDGE]}}},
+    },
+]
+"""The fan-out function's filters: the records that start home-feed jobs
+(`timelines.jobs_for`): a new post, a deleted post, an unfollow. The
+template's FilterCriteria must equal these (a test compares them)."""
