@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from functions.sitegen import s3 as s3_module
 from functions.sitegen.s3 import (
+    CACHE_FRESH,
     CACHE_IMMUTABLE,
-    CACHE_SHORT,
     S3Publisher,
     content_type_for,
     invalidation_paths,
@@ -101,10 +101,10 @@ def test_only_hashed_static_assets_are_immutable():
 @pytest.mark.parametrize(
     ("path", "cache_control"),
     [
-        ("u/ann/index.html", CACHE_SHORT),
-        ("u/ann/feed.xml", CACHE_SHORT),
-        ("robots.txt", CACHE_SHORT),
-        ("sitemap.xml", CACHE_SHORT),
+        ("u/ann/index.html", CACHE_FRESH),
+        ("u/ann/feed.xml", CACHE_FRESH),
+        ("robots.txt", CACHE_FRESH),
+        ("sitemap.xml", CACHE_FRESH),
         (ASSET, CACHE_IMMUTABLE),
     ],
 )
@@ -146,7 +146,7 @@ def test_same_bytes_with_other_headers_are_rewritten(s3):
         Metadata={"sha256": hashlib.sha256(b"home").hexdigest()},
     )
     assert S3Publisher(BUCKET).write("index.html", b"home") is True
-    assert s3.head_object(Bucket=BUCKET, Key="index.html")["CacheControl"] == CACHE_SHORT
+    assert s3.head_object(Bucket=BUCKET, Key="index.html")["CacheControl"] == CACHE_FRESH
 
 
 def test_object_without_digest_is_compared_by_etag(s3):
@@ -155,7 +155,7 @@ def test_object_without_digest_is_compared_by_etag(s3):
         Key="robots.txt",
         Body=b"User-agent: *\n",
         ContentType=content_type_for("robots.txt"),
-        CacheControl=CACHE_SHORT,
+        CacheControl=CACHE_FRESH,
     )
     calls = count_calls(s3)
     assert S3Publisher(BUCKET, s3_client=s3).write("robots.txt", b"User-agent: *\n") is False

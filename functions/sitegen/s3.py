@@ -65,7 +65,6 @@ CACHE_FRESH = (
     f"public, max-age=0, must-revalidate, s-maxage={FRESH_SECONDS}, stale-while-revalidate=60"
 )
 CACHE_STABLE = "public, max-age=60, s-maxage=31536000"
-CACHE_SHORT = CACHE_FRESH  # (the name earlier builds used)
 
 # `static/style.1a2b3c4d5e.css` (see `render._hashed_name`). A file under
 # `static/` without a digest in its name gets the short lifetime: promising a
