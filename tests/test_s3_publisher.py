@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from functions.config import Settings
 from functions.sitegen import s3 as s3_module
 from functions.sitegen.s3 import (
     CACHE_FRESH,
@@ -21,6 +22,7 @@ from functions.sitegen.s3 import (
     invalidation_paths,
     is_immutable,
 )
+from functions.wiring import s3_publisher
 from tests.cloudfront import create_distribution
 
 BUCKET = "microblog-site"
@@ -331,29 +333,29 @@ def test_flush_falls_back_to_wildcard_when_too_many_are_in_progress():
 # ------------------------------------------------------------ construction
 
 
-def test_from_env(monkeypatch):
-    monkeypatch.setenv("SITE_BUCKET", BUCKET)
-    monkeypatch.setenv("DISTRIBUTION_ID", "E123")
-    monkeypatch.setenv("SITE_PREFIX", "site")
-    publisher = S3Publisher.from_env()
+def publisher_from(environ: dict) -> S3Publisher:
+    """The publisher the wiring makes from these environment variables."""
+    return s3_publisher(Settings.from_env(environ))()
+
+
+def test_the_environment_names_bucket_prefix_and_distribution():
+    environ = {"SITE_BUCKET": BUCKET, "DISTRIBUTION_ID": "E123", "SITE_PREFIX": "site"}
+    publisher = publisher_from(environ)
     assert (publisher.bucket, publisher.prefix, publisher.distribution_id) == (
         BUCKET,
         "site/",
         "E123",
     )
 
-    monkeypatch.delenv("DISTRIBUTION_ID")
-    monkeypatch.delenv("SITE_PREFIX")
-    publisher = S3Publisher.from_env()
+    publisher = publisher_from({"SITE_BUCKET": BUCKET})
     assert (publisher.prefix, publisher.distribution_id) == ("", None)
 
 
-def test_from_env_requires_site_bucket(monkeypatch):
-    monkeypatch.delenv("SITE_BUCKET", raising=False)
+def test_publishing_requires_site_bucket():
     with pytest.raises(RuntimeError, match="SITE_BUCKET"):
-        S3Publisher.from_env()
+        publisher_from({})
     with pytest.raises(RuntimeError, match="SITE_BUCKET"):
-        S3Publisher.from_env({"SITE_BUCKET": " ", "DISTRIBUTION_ID": "E1"})
+        publisher_from({"SITE_BUCKET": " ", "DISTRIBUTION_ID": "E1"})
 
 
 def test_a_forked_process_makes_its_own_client(s3, monkeypatch):

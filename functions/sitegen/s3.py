@@ -48,7 +48,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -179,20 +179,6 @@ class S3Publisher:
         # those of them whose old copy a CDN may hold for long (to invalidate).
         self._mine: set[str] = set()
         self._stale: set[str] = set()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> S3Publisher:
-        """From `SITE_BUCKET`, `SITE_PREFIX` (optional) and `DISTRIBUTION_ID` (optional)."""
-        env = os.environ if environ is None else environ
-        bucket = env.get("SITE_BUCKET", "").strip()
-        if not bucket:
-            raise RuntimeError("SITE_BUCKET is not set: name the S3 bucket to publish the site to")
-        return cls(
-            bucket,
-            prefix=env.get("SITE_PREFIX", ""),
-            distribution_id=env.get("DISTRIBUTION_ID", "").strip() or None,
-            **kwargs,
-        )
 
     # ------------------------------------------------------------ clients
 
