@@ -169,6 +169,7 @@ from .dynamodb_schema import (
     post_key,
     post_ref_item,
     timeline_item,
+    timeline_key,
     user_from_item,
     user_item,
     user_key,
@@ -599,7 +600,7 @@ class DynamoStore:
                 },
                 {"Delete": {"Key": dump({PK: POST_REF_PK + post.id, SK: POST_REF_SK})}},
                 *self._counters({post.author_id: {"post_count": -1}}),
-                {"Delete": {"Key": dump({PK: TIMELINE_PK + post.author_id, SK: post.id})}},
+                {"Delete": {"Key": dump(timeline_key(post.author_id, post.id))}},
             ]
         )
         if codes:
@@ -797,23 +798,19 @@ class DynamoStore:
         limit = chunk or self.fanout_chunk
         response = self.client.query(TableName=self.table_name, Limit=limit, **query)
         items = [load(item) for item in response["Items"]]
-        if job.action == TimelineJob.WITHDRAW:
+        if job.action == TimelineJob.WITHDRAW:  # (this feed, each of their posts)
+            entries = [(job.owner, item["id"]) for item in items]
+        else:  # (each follower's feed, this post)
+            entries = [(item[PK].removeprefix(USER_PK), job.subject) for item in items]
+        if post is not None:
             requests = (
-                {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + job.owner, SK: item["id"]})}}
-                for item in items
+                {"PutRequest": {"Item": dump(timeline_item(reader, post))}} for reader, _ in entries
             )
         else:
-            readers = [item[PK].removeprefix(USER_PK) for item in items]
-            if post is not None:
-                requests = (
-                    {"PutRequest": {"Item": dump(timeline_item(reader, post))}}
-                    for reader in readers
-                )
-            else:
-                requests = (
-                    {"DeleteRequest": {"Key": dump({PK: TIMELINE_PK + reader, SK: job.subject})}}
-                    for reader in readers
-                )
+            requests = (
+                {"DeleteRequest": {"Key": dump(timeline_key(reader, post_id))}}
+                for reader, post_id in entries
+            )
         self._batch_write(requests)
         last = response.get("LastEvaluatedKey")
         return dataclasses.replace(job, cursor=json.dumps(last)) if last else None

@@ -350,12 +350,16 @@ def edge_item(follower_id: str, followed_id: str, edge_id: str) -> dict[str, str
     }
 
 
+def timeline_key(reader_id: str, post_id: str) -> dict[str, str]:
+    """The key of a post's copy in a reader's home feed."""
+    return {PK: TIMELINE_PK + reader_id, SK: post_id}
+
+
 def timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]:
     """A copy of a post in a reader's home feed."""
     fields = post_fields(post) if isinstance(post, Post) else post
     return {
-        PK: TIMELINE_PK + reader_id,
-        SK: fields["id"],
+        **timeline_key(reader_id, fields["id"]),
         TYPE: ItemType.TIMELINE,
         **{name: fields[name] for name in POST_FIELD_NAMES},
     }
