@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
@@ -328,27 +329,25 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class PostCreated:
+class _PostChange:
+    """A post and its places (its numbers): what its pages are cut from."""
+
     post_id: str
     author_id: str
     seq: int
     explore_seq: int
 
     @classmethod
-    def of(cls, post: Post) -> PostCreated:
+    def of(cls, post: Post) -> Self:
         return cls(post.id, post.author_id, post.seq, post.explore_seq)
 
 
-@dataclass(frozen=True)
-class PostDeleted:
-    post_id: str
-    author_id: str
-    seq: int
-    explore_seq: int
+class PostCreated(_PostChange):
+    pass
 
-    @classmethod
-    def of(cls, post: Post) -> PostDeleted:
-        return cls(post.id, post.author_id, post.seq, post.explore_seq)
+
+class PostDeleted(_PostChange):
+    pass
 
 
 @dataclass(frozen=True)
