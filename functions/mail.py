@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
-
-import boto3
 
 from .domain import new_id
 
@@ -61,6 +58,8 @@ class SMTPMailer:
         self.username, self.password = username, password
 
     def send(self, message: EmailMessage) -> None:
+        import smtplib  # here, not at import: on Lambda mail goes through SES
+
         with smtplib.SMTP(self.server, self.port, timeout=30) as smtp:
             if self.use_tls:
                 smtp.starttls()
@@ -70,12 +69,18 @@ class SMTPMailer:
 
 
 class SESMailer:
+    """Amazon SES v2; its client is made on the first mail, then kept (a
+    cold start that sends nothing does not pay for it)."""
+
     def __init__(self, client=None):
         self._client = client
 
     def send(self, message: EmailMessage) -> None:
-        client = self._client or boto3.client("sesv2")
-        client.send_email(
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sesv2")
+        self._client.send_email(
             FromEmailAddress=str(message["From"]),
             Destination={"ToAddresses": [str(message["To"])]},
             Content={"Raw": {"Data": message.as_bytes()}},
