@@ -2,6 +2,7 @@
 """Microblog's command line.
 
     python build.py [build] [--allow-mass-delete]   full build of the static site into site/
+    python build.py build --shard I/N   only shard I of N of the pages (sitegen/shards.py)
     python build.py serve [--host --port]   build, then serve site/ and /api on one origin
     python build.py seed --users N --posts M   deterministic demo data, through the store
     python build.py publish [--bucket B] [--distribution D]   full build straight to S3
@@ -47,6 +48,16 @@ def port(text: str) -> int:
     return value
 
 
+def shard(text: str):
+    """An argparse type: a shard, I/N (`functions.sitegen.shards.Shard`)."""
+    from functions.sitegen.shards import Shard
+
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build(args: argparse.Namespace) -> int:
     from functions.sitegen.builder import MassDeletion
     from functions.wiring import local_builder, open_store
@@ -54,6 +65,10 @@ def build(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     store = open_store(settings, create=True)
     builder = local_builder(settings, store, workers=getattr(args, "workers", None))
+    if getattr(args, "shard", None):
+        stats = builder.build_shard(args.shard)
+        print(f"Built shard {args.shard} of {settings.site_dir}: {stats.summary()}")
+        return 0
     try:
         stats = builder.build_all(
             progress=True, allow_mass_delete=getattr(args, "allow_mass_delete", False)
@@ -189,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd = commands.add_parser("build", help="full build of the static site (the default)")
     build_cmd.add_argument("--workers", type=count(1), help="processes to render with (all cores)")
     build_cmd.add_argument("--allow-mass-delete", action="store_true", help=MASS_DELETE_HELP)
+    build_cmd.add_argument(
+        "--shard",
+        type=shard,
+        metavar="I/N",
+        help="render only shard I of N (1 <= I <= N): a deterministic share of the pages,"
+        " read from the store part by part; no assets, nothing removed",
+    )
     build_cmd.set_defaults(run=build)
 
     serve_cmd = commands.add_parser("serve", help="build, then serve site/ and /api locally")

@@ -1,33 +1,35 @@
 """The full build and the incremental rebuild: one renderer, two page sets.
 
-The full build reads the corpus once (`Snapshot`), lists every page, and
-renders in worker processes (forked, so they share the snapshot and the
-compiled templates without copying), in two passes: first every post's
-fragment once (`_post.html`, which every page listing the post reuses), then
-the pages, each worker writing through its own publisher. Then it removes
-what the site no longer has and flushes (e.g. a CloudFront invalidation)
-once. The incremental rebuild renders only the pages a change touches,
-straight from the store, in the calling process.
+The full build renders the site in shards (`shards`: deterministic shares,
+each read from the store part by part, so memory is bounded by a part, not
+by the corpus), in worker processes (one shard each, forked, each with its
+own store connection and publisher) or in the calling process. Then it
+removes what the site no longer has and flushes (e.g. a CloudFront
+invalidation) once. `build_shard` renders one shard alone (`build.py build
+--shard I/N`, the release's Step Functions Map). The incremental rebuild
+renders only the pages a change touches, straight from the store, in the
+calling process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from markupsafe import Markup
-
-from ..domain import Event, Post
+from ..domain import Event
 from ..store import Store
-from .data import SiteData, Snapshot, StoreData
-from .pages import PageRef, all_pages, pages_for_all
+from .data import SiteData, StoreData
+from .pages import PageRef, pages_for_all
 from .publish import Publisher
 from .render import Output, Renderer
+from .shards import Shard, load_part, shard_parts
 
 # Files the build never removes from the output folder.
 KEEP = {"README.md"}
@@ -40,9 +42,6 @@ KEEP_PREFIX = "static/"
 MASS_DELETE_SHARE = 0.5
 # Left by a writer killed mid-write (see LocalPublisher): never a page.
 TEMPORARY_PREFIX = ".tmp-"
-# Pages per task handed to a worker: big enough to keep the overhead low,
-# small enough for an even split and a lively progress bar.
-BATCH = 256
 
 
 @dataclass
@@ -98,22 +97,18 @@ def render_and_publish(
 
 
 # What a forked worker inherits from the parent (set just before forking):
-# the renderer, the data, the publisher factory and the posts, oldest first.
-_job: tuple[Renderer, SiteData, Callable[[], Publisher], list[Post]] | None = None
-_worker_publisher: Publisher | None = None
+# the builder, the shard count and the queue its progress goes to.
+_job: tuple[SiteBuilder, int, multiprocessing.Queue] | None = None
 
 
-def _worker_fragments(bounds: tuple[int, int]) -> list[tuple[str, str]]:
-    renderer, data, _make_publisher, posts = _job
-    return renderer.prerender(posts[bounds[0] : bounds[1]], data)
-
-
-def _worker_batch(pages: Sequence[PageRef]) -> tuple[int, Stats]:
-    global _worker_publisher
-    renderer, data, make_publisher, _posts = _job
-    if _worker_publisher is None:
-        _worker_publisher = make_publisher()  # one per process: no shared clients
-    return len(pages), render_and_publish(pages, renderer, data, _worker_publisher)
+def _worker_shard(index: int) -> Stats:
+    builder, count, progress = _job
+    store = builder.store.reopen()  # never a connection or client of the parent's
+    publisher = builder.make_publisher()
+    try:
+        return builder.build_shard(Shard(index, count), store, publisher, progress.put)
+    finally:
+        store.close()
 
 
 def default_workers() -> int:
@@ -130,9 +125,9 @@ def _is_page(path: str) -> bool:
     return not (path in KEEP or path.startswith(KEEP_PREFIX) or name.startswith(TEMPORARY_PREFIX))
 
 
-def _refuse_an_empty_store(data: SiteData, existing: set[str]) -> None:
+def _refuse_an_empty_store(store: Store, existing: set[str]) -> None:
     """Before anything is written: no user in the store, but user pages online."""
-    if next(iter(data.all_users()), None) is not None:
+    if store.list_users(limit=1).items:
         return
     doomed = [path for path in existing if path.startswith("u/")]
     if doomed:
@@ -179,13 +174,11 @@ class SiteBuilder:
         `allow_mass_delete`, rather than remove most of the site."""
         started = time.perf_counter()
         with self._lock:
-            data = Snapshot.load(self.store)
-            pages = list(all_pages(data, self.renderer.documents))
             before = self.publisher.existing()  # (cheap before an empty site fills up)
             if not allow_mass_delete:
-                _refuse_an_empty_store(data, before)
+                _refuse_an_empty_store(self.store, before)
             stats = publish_outputs(self.renderer.asset_outputs(), self.publisher)
-            stats.add(self._render_all(pages, data, progress))
+            stats.add(self._render_shards(progress))
             doomed = sorted(before - set(stats.published) - KEEP)
             doomed = [p for p in doomed if not p.startswith(KEEP_PREFIX) or not _is_page(p)]
             if not allow_mass_delete:
@@ -195,6 +188,31 @@ class SiteBuilder:
                     stats.removed += 1
                     stats.changed.append(path)
             self.publisher.flush(stats.changed)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def build_shard(
+        self,
+        shard: Shard,
+        store: Store | None = None,
+        publisher: Publisher | None = None,
+        progress: Callable[[int], object] = lambda pages: None,
+    ) -> Stats:
+        """Render and write shard `shard`'s pages, part by part; no assets, no
+        removals, no flush (the whole build's, or the caller's, job).
+        `progress` is told the number of pages of each part done."""
+        started = time.perf_counter()
+        store = store or self.store
+        publisher = publisher or self.publisher
+        last = store.explore_seq()  # first: a post written meanwhile is never past its pages
+        former_names = store.former_names()
+        stats = Stats()
+        for part in shard_parts(shard, store, last):
+            data, pages = load_part(part, store, last, former_names, self.renderer.documents)
+            with self.renderer.reusing_fragments():
+                stats.add(render_and_publish(pages, self.renderer, data, publisher))
+            progress(len(pages))
+        stats.rendered = len(stats.published)
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -217,36 +235,29 @@ class SiteBuilder:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def _render_all(self, pages: list[PageRef], data: SiteData, progress: bool) -> Stats:
-        batches = [pages[i : i + BATCH] for i in range(0, len(pages), BATCH)]
-        bar = _progress_bar(len(pages), progress)
-        stats = Stats()
+    def _render_shards(self, progress: bool) -> Stats:
+        """Every shard: one per worker process, or one in this process."""
+        bar = _progress_bar(progress)
         with bar:
-            if self.workers > 1 and len(batches) > 1 and "fork" in _start_methods():
-                global _job
-                posts = list(data.all_posts())
-                _job = (self.renderer, data, self.make_publisher, posts)
-                try:
-                    ctx = multiprocessing.get_context("fork")
-                    # Pass 1: every post's fragment, once, shared out between
-                    # the workers; pass 2, in workers forked after it, reuses them.
-                    step = -(-len(posts) // (self.workers * 4)) or 1
-                    bounds = [(i, i + step) for i in range(0, len(posts), step)]
-                    fragments = {}
-                    with ctx.Pool(self.workers) as pool:
-                        for part in pool.imap_unordered(_worker_fragments, bounds):
-                            fragments.update((i, Markup(html)) for i, html in part)
-                    with self.renderer.reusing_fragments(fragments), ctx.Pool(self.workers) as pool:
-                        for size, batch_stats in pool.imap_unordered(_worker_batch, batches):
-                            stats.add(batch_stats)
-                            bar.update(size)
-                finally:
-                    _job = None
-            else:
-                with self.renderer.reusing_fragments():
-                    for batch in batches:
-                        stats.add(render_and_publish(batch, self.renderer, data, self.publisher))
-                        bar.update(len(batch))
+            if self.workers == 1 or "fork" not in _start_methods() or not self.store.reopenable:
+                return self.build_shard(Shard(), progress=bar.update)
+            global _job
+            ctx = multiprocessing.get_context("fork")
+            done = ctx.Queue()
+            _job = (self, self.workers, done)
+            try:
+                with ctx.Pool(self.workers) as pool:
+                    result = pool.map_async(_worker_shard, range(1, self.workers + 1))
+                    while not (result.ready() and done.empty()):
+                        with contextlib.suppress(queue.Empty):
+                            bar.update(done.get(timeout=0.05))
+                    shards = result.get()
+            finally:
+                _job = None
+        stats = Stats()
+        for shard_stats in shards:
+            stats.add(shard_stats)
+        stats.rendered = len(stats.published)
         return stats
 
 
@@ -261,7 +272,7 @@ class _NoBar:
         pass
 
 
-def _progress_bar(total: int, progress: bool):
+def _progress_bar(progress: bool):
     """tqdm's bar when someone watches (a terminal), else nothing: tqdm is
     imported only then, as it takes longer to import than a small site
     takes to render."""
@@ -269,7 +280,7 @@ def _progress_bar(total: int, progress: bool):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="page")
+    return tqdm(unit="page")
 
 
 def _start_methods() -> list[str]:

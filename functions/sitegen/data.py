@@ -1,10 +1,10 @@
 """What the pages are rendered from: the store itself, or a snapshot of it.
 
 An incremental rebuild renders a handful of pages and asks the store
-(`StoreData`). A full build renders every page, so it reads the whole corpus
-once into memory (`Snapshot`) and renders from there — in several processes,
-without a query per page. Both answer the same questions, so the renderer
-cannot tell them apart.
+(`StoreData`). A full build renders every page, part by part (`shards`):
+it reads each part's share of the corpus once into memory (`Snapshot`) and
+renders from there, without a query per page. Both answer the same
+questions, so the renderer cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ class StoreData:
 
 
 class Snapshot:
-    """The whole corpus in memory, read once: for the full build."""
+    """Users and posts in memory, read once: a part of a full build
+    (`shards.load_part`), or the whole corpus (`load`, for tools and tests)."""
 
     def __init__(
         self,

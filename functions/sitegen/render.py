@@ -10,7 +10,7 @@ partial is most of the rendering work.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -186,15 +186,6 @@ class Renderer:
             yield self._fragments
         finally:
             self._fragments = None
-
-    def prerender(self, posts: Sequence[Post], data: SiteData) -> list[tuple[str, str]]:
-        """The fragments of `posts`, as (post id, html): a build worker's share."""
-        authors = data.users({post.author_id for post in posts})
-        return [
-            (post.id, self._render_post(post, authors[post.author_id]))
-            for post in posts
-            if post.author_id in authors
-        ]
 
     @staticmethod
     def _with_authors(posts: list[Post], data: SiteData) -> list[tuple[Post, User]]:

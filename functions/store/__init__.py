@@ -200,6 +200,15 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    # Whether `reopen` can give a second handle on the same data (not so for
+    # an in-memory database).
+    reopenable: bool
+
+    def reopen(self) -> Store:
+        """A new handle on the same data, with its own connections or
+        clients: for a forked worker process, which must not use its parent's."""
+        ...
+
 
 def clamp_limit(limit: int) -> int:
     return max(1, min(int(limit), MAX_LIMIT))

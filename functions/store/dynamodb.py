@@ -256,6 +256,20 @@ class DynamoStore:
         )
         self._known_buckets.clear()
 
+    reopenable = True
+
+    def reopen(self) -> DynamoStore:
+        meta = self.client.meta
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=meta.endpoint_url,
+            region_name=meta.region_name,
+            config=meta.config,
+        )
+        store = DynamoStore(self.table_name, client=client)
+        store.fanout_chunk = self.fanout_chunk
+        return store
+
     def close(self) -> None:
         pass
 

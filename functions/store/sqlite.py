@@ -259,6 +259,13 @@ class SQLiteStore:
             raise InvalidCursor("Invalid cursor.")
         return cursor
 
+    @property
+    def reopenable(self) -> bool:
+        return self.path != ":memory:"
+
+    def reopen(self) -> SQLiteStore:
+        return SQLiteStore(self.path)
+
     def close(self) -> None:
         with self._lock:
             for db in self._connections:

@@ -580,3 +580,18 @@ def test_concurrent_follow_and_unfollow_keep_counters_equal_to_edges(store):
     assert store.counts(bob.id).followers == int(edge)
     assert len(store.followed(ann.id).items) == int(edge)
     assert len(store.followers(bob.id).items) == int(edge)
+
+
+def test_a_reopened_store_is_the_same_data_through_its_own_connections(store):
+    """What a forked build worker uses (`Store.reopen`): never its parent's
+    connection or client, always the same data."""
+    ann = make_user(store, "ann")
+    assert store.reopenable
+    other = store.reopen()
+    try:
+        assert other is not store._store and other.get_user(ann.id) == store.get_user(ann.id)
+        post = make_post(other, ann, "written through the other handle")
+        assert store.get_post(post.id) == post
+        assert store.explore_seq() == other.explore_seq() == 1
+    finally:
+        other.close()
