@@ -25,6 +25,7 @@ LAMBDA_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "api": ("TABLE_NAME", "SECRET_KEY_ARN"),
     "render": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL"),
     "fanout": ("TABLE_NAME", "FANOUT_QUEUE_URL"),
+    "build": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL", "BUILD_BUCKET", "RELEASE_STATE_MACHINE"),
 }
 
 # Every variable `from_env` reads (boto3 reads its own AWS_* ones as well).
@@ -52,6 +53,9 @@ ENVIRONMENT = (
     "SECRET_KEY_ARN",
     "ORIGIN_SECRET_ARN",
     "FANOUT_QUEUE_URL",
+    "BUILD_BUCKET",
+    "BUILD_SHARDS",
+    "RELEASE_STATE_MACHINE",
 )
 
 
@@ -84,6 +88,11 @@ class Settings:
     origin_secret_arn: str | None = None
     # The SQS queue that carries the next steps of home-feed upkeep (AWS only).
     fanout_queue_url: str | None = None
+    # A release's full build on AWS (functions/release.py): the bucket of the
+    # shards' lists of pages, how many shards run at once, the state machine.
+    build_bucket: str | None = None
+    build_shards: int = 8
+    release_state_machine: str | None = None
     lambda_function: str | None = None
     # The names of the variables that were set (non-empty), for `require`.
     given: frozenset[str] = field(default=frozenset(), repr=False)
@@ -125,6 +134,9 @@ class Settings:
             secret_key_arn=env.get("SECRET_KEY_ARN"),
             origin_secret_arn=env.get("ORIGIN_SECRET_ARN"),
             fanout_queue_url=env.get("FANOUT_QUEUE_URL"),
+            build_bucket=env.get("BUILD_BUCKET"),
+            build_shards=int(env.get("BUILD_SHARDS", cls.build_shards)),
+            release_state_machine=env.get("RELEASE_STATE_MACHINE"),
             lambda_function=env.get("AWS_LAMBDA_FUNCTION_NAME"),
             given=frozenset(env),
         )
@@ -148,6 +160,6 @@ class Settings:
         return self
 
     def check_lambda(self, role: str) -> Settings:
-        """On Lambda, `require` what the function of `role` ("api", "render", "fanout")
-        needs; elsewhere the local defaults stand."""
+        """On Lambda, `require` what the function of `role` (a key of
+        LAMBDA_REQUIREMENTS) needs; elsewhere the local defaults stand."""
         return self.require(*LAMBDA_REQUIREMENTS[role]) if self.on_lambda else self

@@ -1,8 +1,10 @@
 """AWS Lambda entry points: thin wrappers around the app `functions.wiring` builds.
 
 `http` serves API Gateway (HTTP API, payload 2.0) through Mangum; `render`
-re-renders pages from the table's stream and on releases; `fanout` keeps the
-home feeds (from the stream, and its own queue of next steps). The app is
+re-renders pages from the table's stream; `fanout` keeps the home feeds
+(from the stream, and its own queue of next steps); `build` runs a
+release's full build (CloudFormation's request, then each step of the
+release state machine: `functions.release`). The app is
 made on the first event and kept for the life of the Lambda instance, so
 the settings, secrets, store client and templates are loaded once per
 container, not per request. Each entry point imports what it needs when it
@@ -12,6 +14,7 @@ point does not load the API (FastAPI, its routes and models).
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -52,14 +55,10 @@ def _render_builder():
 
 
 def render(event: dict, context: object) -> dict:
-    """DynamoDB stream batches -> the pages they touch; a release's custom
-    resource event -> a full build (see `functions.render_function`)."""
-    from .render_function import handle_release, handle_stream, is_release
+    """DynamoDB stream batches -> the pages they touch (see `functions.render_function`)."""
+    from .render_function import handle_stream
 
-    builder = _render_builder()
-    if is_release(event):
-        return handle_release(event, context, builder.build_all)
-    return handle_stream(event, builder)
+    return handle_stream(event, _render_builder())
 
 
 @cache
@@ -88,3 +87,40 @@ def fanout(event: dict, context: object) -> dict:
     if records and records[0].get("eventSource") == "aws:sqs":
         return handle_queue(event, _fanout())
     return handle_stream(event, _fanout())
+
+
+@cache
+def _build_parts():
+    """The build function's settings, site build and S3 client (its bucket
+    holds the shards' lists)."""
+    import boto3
+
+    from .sitegen.builder import SiteBuilder
+    from .wiring import make_renderer, open_store, s3_publisher
+
+    settings = Settings.from_env().check_lambda("build")
+    builder = SiteBuilder(open_store(settings), make_renderer(settings), s3_publisher(settings))
+    return settings, builder, boto3.client("s3")
+
+
+def build(event: dict, context: object) -> dict | None:
+    """A release: CloudFormation's request starts the release state machine,
+    whose steps come back here (see `functions.release`)."""
+    import boto3
+
+    from .release import Manifests, handle
+
+    settings = Settings.from_env().check_lambda("build")
+
+    def start_execution(payload: dict) -> None:
+        boto3.client("stepfunctions").start_execution(
+            stateMachineArn=settings.release_state_machine, input=json.dumps(payload)
+        )
+
+    return handle(
+        event,
+        builder=lambda: _build_parts()[1],
+        manifests=lambda: Manifests(settings.build_bucket, _build_parts()[2]),
+        shards=settings.build_shards,
+        start_execution=start_execution,
+    )

@@ -51,9 +51,7 @@ def count_fragments(monkeypatch, renderer) -> list[str]:
     return rendered
 
 
-def test_a_build_renders_a_post_fragment_once_per_part_not_per_page(
-    settings, store, monkeypatch
-):
+def test_a_build_renders_a_post_fragment_once_per_part_not_per_page(settings, store, monkeypatch):
     """Listed 3 to 5 times (permalink, profile, archives, explore, feeds), a
     post's fragment is rendered once for its author's pages and once for its
     explore chunk's; the newest posts once more, for explore's index."""

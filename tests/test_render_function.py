@@ -1,15 +1,10 @@
 """The render function, driven as Lambda drives it: real stream records of
 DynamoDB Local in the event source mapping's event shape, pages written to
-moto's S3; and a release's custom resource event answered over real HTTP."""
+moto's S3 (a release's full build: tests/test_release.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
 import pytest
@@ -153,93 +148,6 @@ def test_the_render_function_will_not_start_without_its_bucket(s3, monkeypatch):
     handlers._render_builder.cache_clear()
     with pytest.raises(RuntimeError, match="SITE_BUCKET"):
         handlers.render({"Records": []}, None)
-
-
-# ------------------------------------------------------------ releases
-
-
-class CloudFormation(BaseHTTPRequestHandler):
-    """Stands in for the pre-signed S3 URL a custom resource answers to."""
-
-    answers: list
-
-    def do_PUT(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.answers.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def cloudformation():
-    answers: list = []
-    handler = type("Handler", (CloudFormation,), {"answers": answers})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/answer?X-Amz-Signature=x", answers
-    server.shutdown()
-
-
-def release_event(url: str, request_type: str = "Update") -> dict:
-    return {
-        "RequestType": request_type,
-        "ResponseURL": url,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/microblog/1",
-        "RequestId": str(uuid.uuid4()),
-        "LogicalResourceId": "SiteBuild",
-        "PhysicalResourceId": "microblog-site-build",
-        "ResourceType": "Custom::SiteBuild",
-        "ResourceProperties": {"Release": "3"},
-    }
-
-
-class Context:
-    def __init__(self, seconds: float):
-        self.deadline = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
-def test_a_release_builds_the_whole_site_and_answers_cloudformation(s3, app, cloudformation):
-    url, answers = cloudformation
-    ann = app.register("ann", "ann@example.com", "secret-password")
-    post = app.create_post(ann, "Built on release")
-    handlers.render(release_event(url), Context(900))
-    (answer,) = answers
-    assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert answer["PhysicalResourceId"] == "microblog-site-build"
-    assert answer["Data"]["Rendered"] > 10
-    assert "Built on release" in page(s3, f"p/{post.id}/index.html")[0]
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert {"index.html", "404.html", "login/index.html", "sitemap.xml"} <= keys
-    assert any(k.startswith("static/style.") for k in keys)
-
-
-def test_deleting_the_stack_leaves_the_site_alone(s3, cloudformation):
-    url, answers = cloudformation
-    handlers.render(release_event(url, "Delete"), Context(900))
-    assert answers[0]["Status"] == "SUCCESS"
-    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
-
-
-def test_a_failed_or_late_release_build_is_reported_not_left_waiting(
-    s3, cloudformation, monkeypatch
-):
-    url, answers = cloudformation
-    builder = handlers._render_builder()
-    monkeypatch.setattr(builder, "build_all", lambda: (_ for _ in ()).throw(OSError("S3 down")))
-    handlers.render(release_event(url), Context(900))
-    assert answers[-1]["Status"] == "FAILED" and "S3 down" in answers[-1]["Reason"]
-    monkeypatch.setattr(builder, "build_all", lambda: time.sleep(5))
-    started = time.monotonic()
-    handlers.render(release_event(url), Context(21))  # 1 s left after the margin
-    assert answers[-1]["Status"] == "FAILED" and "timeout" in answers[-1]["Reason"]
-    assert time.monotonic() - started < 4
 
 
 def test_posts_invalidate_nothing_and_a_delete_invalidates_once(s3, app, stream):

@@ -43,9 +43,16 @@ KINDS = {
     "functions.handlers.http": "api",
     "functions.handlers.render": "render",
     "functions.handlers.fanout": "fanout",
+    "functions.handlers.build": "build",
 }
-# Function kind -> its IAM role.
-ROLES = {"api": "ApiRole", "render": "RenderRole", "fanout": "FanoutRole"}
+# Function kind (and the release state machine) -> its IAM role.
+ROLES = {
+    "api": "ApiRole",
+    "render": "RenderRole",
+    "fanout": "FanoutRole",
+    "build": "BuildRole",
+    "release": "ReleaseRole",
+}
 # The only actions with no resource type to scope them to.
 UNSCOPABLE_ACTIONS = {"translate:TranslateText", "comprehend:DetectDominantLanguage"}
 PACKAGE_GOAL = 25 * 1024 * 1024
@@ -279,17 +286,34 @@ def test_the_render_function_consumes_the_stream_safely(functions, resources):
 
 
 def test_a_release_rebuilds_the_site(resources, functions):
-    """The custom resource changes with every new version of the render
+    """The custom resource changes with every new version of the build
     function (its code, templates, content, layer, settings), so CloudFormation
-    asks the function for a full build on each release that changes any."""
-    render = functions["render"]
-    assert render["AutoPublishAlias"] and render["AutoPublishAliasAllProperties"] is True
+    asks it for a full build on each release that changes any; the state
+    machine it starts must answer within the resource's timeout."""
+    build = functions["build"]
+    assert build["AutoPublishAlias"] and build["AutoPublishAliasAllProperties"] is True
     builds = [r for r in resources.values() if r["Type"].startswith("Custom::")]
     assert len(builds) == 1
     props = builds[0]["Properties"]
-    assert props["ServiceToken"] == {"Fn::GetAtt": ["RenderFunction", "Arn"]}
-    assert {"Ref": "RenderFunction.Version"} in props.values()
-    assert props["ServiceTimeout"] <= render["Timeout"]
+    assert props["ServiceToken"] == {"Fn::GetAtt": ["BuildFunction", "Arn"]}
+    assert {"Ref": "BuildFunction.Version"} in props.values()
+    assert props["ServiceTimeout"] == 3600  # CloudFormation's most
+    assert build["Timeout"] == 900  # one shard per invocation, at most Lambda's 15 minutes
+
+
+def test_the_release_state_machine_is_the_one_the_build_function_starts(resources, functions):
+    """Named, so that the function can know its ARN without a reference (the
+    state machine refers to the function: a reference back would be a cycle)."""
+    machine = resources["ReleaseStateMachine"]["Properties"]
+    arn = functions["build"]["Environment"]["Variables"]["RELEASE_STATE_MACHINE"]["Fn::Sub"]
+    assert arn.endswith(":stateMachine:" + machine["StateMachineName"]["Fn::Sub"])
+    subs = machine["DefinitionSubstitutions"]
+    assert subs["BuildFunction"] == {"Fn::GetAtt": ["BuildFunction", "Arn"]}
+    assert subs["RenderStream"] == {"Ref": "RenderFunctionStream"}  # SAM's mapping of its Stream
+    (start,) = [s for s in statements(resources, "build") if s["Action"] == "states:StartExecution"]
+    assert start["Resource"] == {"Fn::Sub": arn}
+    shards = machine["Definition"]["States"]["Shards"]
+    assert shards["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
 
 
 def test_functions_run_python_312_or_newer_on_arm64(template, functions):
@@ -300,7 +324,7 @@ def test_functions_run_python_312_or_newer_on_arm64(template, functions):
         assert props.get("Architectures", defaults["Architectures"]) == ["arm64"]
         assert props["MemorySize"] >= 512
     assert functions["api"]["Timeout"] < 30  # the HTTP API gives up at 30 s
-    assert functions["render"]["Timeout"] == 900  # a full build
+    assert functions["render"]["Timeout"] <= 300  # a stream batch, not a full build
 
 
 # ------------------------------------------------------------------ settings
@@ -316,15 +340,20 @@ def test_every_variable_the_code_requires_is_set(functions):
         assert variables["STORE"] == "dynamodb"
 
 
-def test_each_function_starts_with_the_templates_environment(functions):
+def test_each_function_starts_with_the_templates_environment(template, functions):
     """The code's own start-up check passes with exactly the variables the
-    template sets (each resource reference standing for a plausible value)."""
+    template sets (a parameter standing for its default, a resource reference
+    for a plausible value)."""
+    parameters = template["Parameters"]
     for kind, props in functions.items():
         environ = {"AWS_LAMBDA_FUNCTION_NAME": f"microblog-{kind}"}
         for name, value in props["Environment"]["Variables"].items():
+            if isinstance(value, dict) and value.get("Ref") in parameters:
+                value = str(parameters[value["Ref"]]["Default"])
             environ[name] = value if isinstance(value, str) else f"value-of-{name.lower()}"
         settings = config.Settings.from_env(environ).check_lambda(kind)
         assert settings.store == "dynamodb" and settings.on_lambda
+    assert settings.build_shards == 8 or kind != "build"
 
 
 def test_the_api_knows_its_secrets_and_mail_settings(functions):
@@ -360,6 +389,7 @@ IAM_ACTIONS = {
     ("s3", "head_object"): {"s3:GetObject"},
     ("s3", "list_objects_v2"): {"s3:ListBucket"},
     ("s3", "list_objects"): {"s3:ListBucket"},
+    ("s3", "delete_objects"): {"s3:DeleteObject"},
     ("sesv2", "send_email"): {"ses:SendEmail"},
     ("translate", "translate_text"): {
         "translate:TranslateText",
@@ -392,6 +422,7 @@ def client_calls(path: Path) -> dict[str, set[str]]:
         "mail.py": "sesv2",
         "translate.py": "translate",
         "wiring.py": "secretsmanager",
+        "release.py": "s3",
     }.get(path.name)
     calls: dict[str, set[str]] = {}
     for node in ast.walk(ast.parse(path.read_text())):
@@ -468,13 +499,20 @@ def test_each_role_allows_what_its_code_calls(resources):
         keep=lambda s, op: s != "dynamodb" or op in DYNAMODB_READS,
     )
     assert render_needs - allowed(resources, "render") == set()
+    build_needs = needed(
+        ["functions/store/dynamodb.py", "functions/sitegen/s3.py", "functions/release.py"],
+        keep=lambda s, op: s != "dynamodb" or op in DYNAMODB_READS,
+    )
+    assert {"s3:PutObject", "s3:DeleteObject"} <= build_needs
+    assert (build_needs | {"states:StartExecution"}) - allowed(resources, "build") == set()
 
 
-def test_a_full_build_to_s3_makes_only_calls_the_render_role_allows(
+def test_a_full_build_to_s3_makes_only_calls_the_build_and_render_roles_allow(
     resources, dynamodb_endpoint, monkeypatch
 ):
-    """What the render function's full build really calls (DynamoDB Local, moto's
-    S3), recorded under botocore: reads of the table, and the bucket's objects."""
+    """What a full build really calls (DynamoDB Local, moto's S3), recorded
+    under botocore: reads of the table, and the bucket's objects; the build
+    function makes it, and the render function makes a part of it."""
     import uuid
 
     import boto3
@@ -512,17 +550,26 @@ def test_a_full_build_to_s3_makes_only_calls_the_render_role_allows(
         store.delete_table()
     assert ("s3", "put_object") in calls and ("dynamodb", "query") in calls
     needs = set().union(*(iam_actions(service, op) for service, op in calls))
+    assert needs - allowed(resources, "build") == set()
     assert needs - allowed(resources, "render") == set()
 
 
-def test_the_render_role_cannot_write_the_table_nor_read_secrets(resources):
-    actions = allowed(resources, "render")
+@pytest.mark.parametrize("kind", ["render", "build"])
+def test_the_page_makers_cannot_write_the_table_nor_read_secrets(resources, kind):
+    actions = allowed(resources, kind)
     writes = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"}
     assert not {a for a in actions if a.split(":")[1] in writes and a.startswith("dynamodb:")}
     assert not {a for a in actions if a.startswith(("secretsmanager:", "ses:", "translate:"))}
 
 
 def test_no_role_is_broad(resources):
+    # What SAM adds for a function's events: `<Function><Event>` (its stream mappings).
+    generated = {
+        name + event
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {})
+    }
     for kind in ROLES:
         for statement in statements(resources, kind):
             actions = as_list(statement["Action"])
@@ -532,9 +579,13 @@ def test_no_role_is_broad(resources):
                 if resource == "*":
                     assert set(actions) <= UNSCOPABLE_ACTIONS, statement
                     continue
-                # Every resource is one of this stack's, or built from a parameter.
+                # Every resource is one of this stack's, or built from a parameter,
+                # or the release state machine, by its name (see its test).
                 names = names_in(resource) - {"AWS::Partition", "AWS::Region", "AWS::AccountId"}
-                assert names and names <= set(resources) | {"MailIdentity"}, statement
+                if "AWS::StackName" in names:
+                    assert ":${AWS::StackName}-release" in resource["Fn::Sub"], statement
+                    names = (names - {"AWS::StackName"}) or {"ReleaseStateMachine"}
+                assert names and names <= set(resources) | generated | {"MailIdentity"}, statement
 
 
 # ------------------------------------------------------------------ the edge
