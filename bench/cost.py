@@ -27,16 +27,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from functions import auth
-from functions.domain import Post, TimelineJob, User, new_id
+from functions.domain import Post, TimelineJob, new_id
 from functions.services import Microblog
 from functions.store.dynamodb import DynamoStore
-from functions.store.dynamodb_schema import dump, edge_item, post_item
+from functions.store.dynamodb_schema import post_item
+from tests.dynamodb_items import add_followers, bulk_write, make_user
 from tests.dynamodb_local import dummy_aws_env, running
 
 # On-demand prices, us-east-1 (AWS price list, since November 2024).
 PRICE_PER_MILLION_WRITES = 0.625  # write request units
 PRICE_PER_MILLION_READS = 0.125  # read request units
-CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 
 # The month priced (30 days): 10,000 daily users, 1,000 posts a day.
 MONTH = {
@@ -95,17 +95,6 @@ class Meter:
         return counted
 
 
-def user(store, name: str) -> User:
-    u = User.new(name, f"{name}@example.com", CHEAP_HASH)
-    store.create_user(u)
-    return u
-
-
-def bulk(store, items) -> None:
-    """Items straight into the table (the set-up, not counted)."""
-    store._batch_write({"PutRequest": {"Item": dump(item)}} for item in items)
-
-
 def run_job(store, job) -> None:
     while job is not None:
         job = store.timeline_work(job)
@@ -119,10 +108,10 @@ def main() -> int:
         store.create_table()
         meter = Meter(store.client)
         app = Microblog(store, auth.Tokens("k" * 48))
-        reader = user(store, "reader")
+        reader = make_user(store, "reader")
         for followers in (0, 100, 1_000, 10_000):
-            author = user(store, f"author{followers}")
-            bulk(store, (edge_item(new_id(), author.id, new_id()) for _ in range(followers)))
+            author = make_user(store, f"author{followers}")
+            add_followers(store, author, followers)
             store.create_post(Post.new(author.id, "warm", "<p>warm</p>", "en"))  # the day's bucket
             post = Post.new(author.id, "counted", "<p>counted</p>", "en")
             rows[f"post, {followers:,} followers: request"] = meter.measure(
@@ -132,12 +121,12 @@ def main() -> int:
             rows[f"post, {followers:,} followers: fan-out"] = meter.measure(
                 lambda job=job: run_job(store, job)
             )
-        prolific = user(store, "prolific")
+        prolific = make_user(store, "prolific")
         at = prolific.created
         posts = (
             Post(new_id(), prolific.id, "b", "<p>b</p>", "en", at, n, n) for n in range(1, 1001)
         )
-        bulk(store, map(post_item, posts))
+        bulk_write(store, map(post_item, posts))
         rows["follow (user with 1,000 posts)"] = meter.measure(
             lambda: store.follow(reader.id, prolific.id)
         )

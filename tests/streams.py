@@ -5,9 +5,10 @@
     records = reader.new_records()    # what the writes put on the stream, in order
 
 `lambda_event(records)` wraps records in the shape Lambda's event source
-mapping delivers, and `matches(pattern, record)` applies a Lambda event
-filter pattern (the subset the template uses: nested keys and lists of
-exact values), so tests can check what the filters let through.
+mapping delivers (`sqs_event(messages)` does the same for SQS messages), and
+`matches(pattern, record)` applies a Lambda event filter pattern (the subset
+the template uses: nested keys and lists of exact values), so tests can
+check what the filters let through.
 """
 
 from __future__ import annotations
@@ -74,6 +75,23 @@ def lambda_event(records: list[dict[str, Any]], arn: str = "arn:aws:dynamodb:x")
             {**record, "dynamodb": dynamodb, "eventSource": "aws:dynamodb", "eventSourceARN": arn}
         )
     return {"Records": wrapped}
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict:
+    """Messages (as ReceiveMessage answers them) as Lambda's SQS event source
+    mapping delivers them."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
+            }
+            for m in messages
+        ]
+    }
 
 
 def matches(pattern: Any, value: Any) -> bool:

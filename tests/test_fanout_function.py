@@ -9,12 +9,10 @@ import pytest
 from moto import mock_aws
 
 from functions import handlers
-from functions.domain import Post, TimelineJob, User, new_id
-from functions.store.dynamodb_schema import dump, edge_item
+from functions.domain import Post, TimelineJob, new_id
 from functions.timelines import dumps
-from tests.streams import StreamReader, lambda_event
-
-CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
+from tests.dynamodb_items import add_followers, make_user
+from tests.streams import StreamReader, lambda_event, sqs_event
 
 
 @pytest.fixture
@@ -41,22 +39,6 @@ def queue(table, monkeypatch):
         handlers._fanout.cache_clear()
 
 
-def sqs_event(messages: list[dict]) -> dict:
-    """Messages as Lambda's SQS event source mapping delivers them."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
-            }
-            for m in messages
-        ]
-    }
-
-
 def drain(sqs, url: str) -> int:
     """Run the function on every message until the queue is empty; the steps run."""
     steps = 0
@@ -70,13 +52,9 @@ def drain(sqs, url: str) -> int:
 
 def test_a_post_reaches_every_follower_through_the_stream_and_the_queue(table, queue):
     sqs, url = queue
-    star = User.new("star", "star@example.com", CHEAP_HASH)
-    table.create_user(star)
+    star = make_user(table, "star")
     handlers._fanout().store.fanout_chunk = 10  # the steps of a big audience, kept small
-    fans = [new_id() for _ in range(25)]
-    table._batch_write(
-        {"PutRequest": {"Item": dump(edge_item(fan, star.id, new_id()))}} for fan in fans
-    )
+    fans = add_followers(table, star, 25)
     reader = StreamReader(table)
     reader.new_records()
     post = table.create_post(Post.new(star.id, "to all of you", "<p>to all of you</p>", "en"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.domain import Post, PostCreated, TimelineJob, User, new_id
+from functions.domain import Post, PostCreated, TimelineJob, new_id
 from functions.store.dynamodb import FANOUT_CHUNK
 from functions.store.dynamodb_schema import (
     GSI1PK,
@@ -18,34 +18,15 @@ from functions.store.dynamodb_schema import (
     SK,
     TIMELINE_PK,
     dump,
-    edge_item,
     post_item,
 )
 from functions.timelines import Fanout, dumps, jobs_for, loads
-
-CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
+from tests.dynamodb_items import add_followers, bulk_write, make_user
 
 
 @pytest.fixture
 def store(dynamo_store):
     return dynamo_store
-
-
-def make_user(store, name: str) -> User:
-    user = User.new(name, f"{name}@example.com", CHEAP_HASH)
-    store.create_user(user)
-    return user
-
-
-def bulk_write(store, items) -> None:
-    """Items straight into the table (what thousands of follows or posts leave)."""
-    store._batch_write({"PutRequest": {"Item": dump(item)}} for item in items)
-
-
-def add_followers(store, user: User, count: int) -> list[str]:
-    ids = [new_id() for _ in range(count)]
-    bulk_write(store, (edge_item(fan, user.id, new_id()) for fan in ids))
-    return ids
 
 
 class Requests:
