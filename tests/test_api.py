@@ -174,6 +174,19 @@ def test_logout_clears_the_cookie_and_revokes_the_old_one(client, susan):
     assert_error(client.get("/api/me"), 401, "Unauthorized")
 
 
+def test_the_session_comes_with_a_hint_for_the_pages_script_and_goes_with_it(client):
+    """`signed_in=1`, readable by the script (not HttpOnly), so static pages ask
+    `/api/me` only in a browser that was given a session."""
+    register(client)
+    login(client, remember_me=True)
+    (hint,) = [c for c in client.cookies.jar if c.name == "signed_in"]
+    assert hint.value == "1" and not hint.has_nonstandard_attr("HttpOnly")
+    (session,) = [c for c in client.cookies.jar if c.name == "session"]
+    assert hint.expires == session.expires and session.has_nonstandard_attr("HttpOnly")
+    client.delete("/api/session")
+    assert "signed_in" not in client.cookies and "session" not in client.cookies
+
+
 def test_logout_without_a_session_is_a_401(client):
     assert_error(client.delete("/api/session"), 401, "Unauthorized")
 

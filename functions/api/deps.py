@@ -14,6 +14,11 @@ from ..services import Microblog
 from .edge import viewer_address
 
 SESSION_COOKIE = "session"
+# A hint for the pages' script, not a credential: readable by JavaScript (not
+# HttpOnly), it says only that this browser was given a session cookie, so
+# the static pages of a visitor who never signed in make no API call
+# (`GET /api/me`) at all. Set and cleared with the session cookie.
+SIGNED_IN_COOKIE = "signed_in"
 
 bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/tokens.")
 

@@ -58,8 +58,17 @@ async function api(method, path, body, headers = {}) {
   return data;
 }
 
-/** The logged-in user, or null; asked once per page. */
-const me = api("GET", "/me").catch(() => null);
+/** The logged-in user, or null; asked once per page, and only when this
+ * browser was given a session (the `signed_in` hint cookie the API sets and
+ * clears with it): a visitor who never signed in costs no API call. A
+ * session that ended meanwhile (expired, revoked) clears the hint. */
+const SIGNED_IN = "signed_in";
+const me = document.cookie.split(/;\s*/).includes(`${SIGNED_IN}=1`)
+  ? api("GET", "/me").catch((error) => {
+      if (error.status === 401) document.cookie = `${SIGNED_IN}=; Max-Age=0; Path=/; SameSite=Lax`;
+      return null;
+    })
+  : Promise.resolve(null);
 
 // ------------------------------------------------------------------ helpers
 

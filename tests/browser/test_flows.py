@@ -301,3 +301,32 @@ def test_signing_in_works_with_the_keyboard_alone(page, base):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("button", name="Logout")).to_be_visible()
+
+
+def test_a_visitor_who_never_signed_in_costs_no_api_call(make_context, base):
+    """Static pages ask `GET /api/me` only where a session was given (the
+    `signed_in` hint cookie): a CDN page view of a visitor runs no code."""
+    visitor = make_context().new_page()
+    asked: list[str] = []
+    visitor.on("request", lambda r: asked.append(r.url) if "/api/me" in r.url else None)
+    for path in ("/", "/explore/", "/login/"):
+        goto(visitor, path)
+    assert asked == []
+    expect(visitor.get_by_role("link", name="Login")).to_be_visible()
+
+    name = unique("hint")
+    register_api(base, name)
+    member = make_context()
+    page = member.new_page()
+    sign_in(page, name)
+    (hint,) = [c for c in member.cookies() if c["name"] == "signed_in"]
+    assert hint["value"] == "1" and not hint["httpOnly"]  # for the script; no credential
+    with page.expect_request(lambda r: r.url.endswith("/api/me")):
+        goto(page, "/explore/")
+    expect(page.get_by_role("link", name="Profile")).to_be_visible()
+
+    # A session revoked elsewhere (the cookie now refused) clears the hint.
+    member.add_cookies([{"name": "session", "value": "revoked", "url": base}])
+    goto(page, "/explore/")
+    expect(page.get_by_role("link", name="Login")).to_be_visible()
+    assert [c for c in member.cookies() if c["name"] == "signed_in"] == []

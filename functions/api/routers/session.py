@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from ... import auth
 from ...domain import User
 from ...services import Microblog
-from ..deps import SESSION_COOKIE, App, CurrentUser, client_address
+from ..deps import SESSION_COOKIE, SIGNED_IN_COOKIE, App, CurrentUser, client_address
 from ..errors import WRITE, documented
 from ..schemas import Login, UserOut, user_out
 
@@ -41,17 +41,22 @@ def set_session_cookie(
     request: Request, response: Response, app: Microblog, user: User, remember_me: bool
 ) -> None:
     """The HttpOnly session cookie for `user` (also re-issued after a change
-    of credentials, which voids the old one)."""
+    of credentials, which voids the old one), and its hint for the pages'
+    script (`SIGNED_IN_COOKIE`), with the same lifetime."""
     lifetime = REMEMBER_ME if remember_me else BROWSER_SESSION
-    response.set_cookie(
-        SESSION_COOKIE,
-        app.tokens.issue(user, auth.SESSION, lifetime),
-        max_age=int(lifetime.total_seconds()) if remember_me else None,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    for name, value, httponly in (
+        (SESSION_COOKIE, app.tokens.issue(user, auth.SESSION, lifetime), True),
+        (SIGNED_IN_COOKIE, "1", False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=int(lifetime.total_seconds()) if remember_me else None,
+            path="/",
+            httponly=httponly,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
 
 
 @router.delete("/session", status_code=204, responses=documented(403))
@@ -59,6 +64,7 @@ def log_out(request: Request, response: Response, app: App, user: CurrentUser):
     """Sign out: revokes this user's tokens and clears the cookie."""
     app.revoke_tokens(user)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(SIGNED_IN_COOKIE, path="/", samesite="lax")
     response.status_code = 204
     return None
 
