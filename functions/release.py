@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from .sitegen.builder import SiteBuilder
+from .sitegen.builder import SiteBuilder, Stats
 from .sitegen.shards import Shard
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 # so CloudFormation never thinks it was replaced (and never deletes it).
 BUILD_RESOURCE_ID = "microblog-site-build"
 MANIFESTS = "releases/"  # key prefix of the shards' lists in the build bucket
+KINDS = ("published", "changed")  # a shard's two lists of paths
 
 
 def is_release(event: dict[str, Any]) -> bool:
@@ -68,11 +71,21 @@ def plan(builder: SiteBuilder, shards: int) -> dict[str, Any]:
 
 
 def shard(event: dict[str, Any], builder: SiteBuilder, manifests: Manifests) -> dict[str, Any]:
-    """Render one shard to the site's bucket; keep its lists for `finish`."""
+    """Render one shard to the site's bucket; keep its lists for `finish`
+    (written to /tmp part by part as the shard goes, then uploaded: the
+    function's memory holds a part, not the shard)."""
     release, which = event["release"], Shard(event["index"], event["count"])
-    stats = builder.build_shard(which)
-    manifests.put(release, which, "published", stats.published)
-    manifests.put(release, which, "changed", stats.changed)
+    with tempfile.TemporaryDirectory() as folder:
+        lists = {kind: Path(folder, kind) for kind in KINDS}
+        with lists["published"].open("w") as published, lists["changed"].open("w") as changed:
+
+            def keep(part: Stats) -> None:
+                published.writelines(path + "\n" for path in part.published)
+                changed.writelines(path + "\n" for path in part.changed)
+
+            stats = builder.build_shard(which, on_part=keep)
+        for kind, path in lists.items():
+            manifests.put(release, which, kind, path)
     log.info("shard %s: %s", which, stats.summary())
     return {"shard": str(which), "rendered": stats.rendered, "written": stats.written}
 
@@ -131,9 +144,11 @@ class Manifests:
     def _key(self, release: str, shard: Shard, kind: str) -> str:
         return f"{MANIFESTS}{release}/{shard.index}-of-{shard.count}.{kind}"
 
-    def put(self, release: str, shard: Shard, kind: str, paths: list[str]) -> None:
-        body = "\n".join(sorted(paths)).encode()
-        self.client.put_object(Bucket=self.bucket, Key=self._key(release, shard, kind), Body=body)
+    def put(self, release: str, shard: Shard, kind: str, lines: Path) -> None:
+        """Upload the file `lines` (one path a line) as the shard's list."""
+        with lines.open("rb") as body:
+            key = self._key(release, shard, kind)
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def get(self, release: str, shard: Shard, kind: str) -> Iterator[str]:
         """The list, a line at a time. KeyError when the shard never wrote it."""

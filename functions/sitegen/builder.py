@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..domain import Event
 from ..store import Store
@@ -90,8 +90,8 @@ def render_and_publish(
     pages: Iterable[PageRef], renderer: Renderer, data: SiteData, publisher: Publisher
 ) -> Stats:
     """Render pages and publish them: the whole job of a worker."""
-    outputs = [output for page in pages if (output := renderer.render(page, data))]
-    stats = publish_outputs(outputs, publisher)
+    outputs = (output for page in pages if (output := renderer.render(page, data)))
+    stats = publish_outputs(outputs, publisher)  # each page written as it is rendered
     stats.rendered = len(stats.published)
     return stats
 
@@ -101,14 +101,24 @@ def render_and_publish(
 _job: tuple[SiteBuilder, int, multiprocessing.Queue] | None = None
 
 
-def _worker_shard(index: int) -> Stats:
-    builder, count, progress = _job
+def _worker_shard(index: int) -> int:
+    """One shard in a worker; each part's Stats (its paths) go to the parent
+    as it ends, through the queue. Returns how many it sent."""
+    builder, count, parts = _job
     store = builder.store.reopen()  # never a connection or client of the parent's
     publisher = builder.make_publisher()
+    sent = 0
+
+    def send(part: Stats) -> None:
+        nonlocal sent
+        parts.put(part)
+        sent += 1
+
     try:
-        return builder.build_shard(Shard(index, count), store, publisher, progress.put)
+        builder.build_shard(Shard(index, count), store, publisher, send)
     finally:
         store.close()
+    return sent
 
 
 def default_workers() -> int:
@@ -222,25 +232,27 @@ class SiteBuilder:
         shard: Shard,
         store: Store | None = None,
         publisher: Publisher | None = None,
-        progress: Callable[[int], object] = lambda pages: None,
+        on_part: Callable[[Stats], object] = lambda part: None,
     ) -> Stats:
         """Render and write shard `shard`'s pages, part by part; no assets, no
-        removals, no flush (the whole build's, or the caller's, job).
-        `progress` is told the number of pages of each part done."""
+        removals, no flush (the whole build's, or the caller's, job). Each
+        part's Stats, with the paths it published and changed, goes to
+        `on_part` and is not kept: the totals returned are counts only, so
+        memory stays bounded by a part whatever the shard's size."""
         started = time.perf_counter()
         store = store or self.store
         publisher = publisher or self.publisher
         last = store.explore_seq()  # first: a post written meanwhile is never past its pages
         former_names = store.former_names()
-        stats = Stats()
+        totals = Stats()
         for part in shard_parts(shard, store, last):
             data, pages = load_part(part, store, last, former_names, self.renderer.documents)
             with self.renderer.reusing_fragments():
-                stats.add(render_and_publish(pages, self.renderer, data, publisher))
-            progress(len(pages))
-        stats.rendered = len(stats.published)
-        stats.seconds = time.perf_counter() - started
-        return stats
+                stats = render_and_publish(pages, self.renderer, data, publisher)
+            on_part(stats)
+            totals.add(replace(stats, published=[], changed=[]))
+        totals.seconds = time.perf_counter() - started
+        return totals
 
     def apply(
         self, events: Iterable[Event], overlay: Callable[[SiteData], SiteData] | None = None
@@ -264,26 +276,34 @@ class SiteBuilder:
     def _render_shards(self, progress: bool) -> Stats:
         """Every shard: one per worker process, or one in this process."""
         bar = _progress_bar(progress)
+        stats = Stats()
+
+        def keep(part: Stats) -> None:
+            stats.add(part)
+            bar.update(part.rendered)
+
         with bar:
             if self.workers == 1 or "fork" not in _start_methods() or not self.store.reopenable:
-                return self.build_shard(Shard(), progress=bar.update)
+                self.build_shard(Shard(), on_part=keep)
+                return stats
             global _job
             ctx = multiprocessing.get_context("fork")
-            done = ctx.Queue()
-            _job = (self, self.workers, done)
+            parts = ctx.Queue()
+            _job = (self, self.workers, parts)
             try:
                 with ctx.Pool(self.workers) as pool:
                     result = pool.map_async(_worker_shard, range(1, self.workers + 1))
-                    while not (result.ready() and done.empty()):
+                    received = 0
+                    while not result.ready():
                         with contextlib.suppress(queue.Empty):
-                            bar.update(done.get(timeout=0.05))
-                    shards = result.get()
+                            keep(parts.get(timeout=0.05))
+                            received += 1
+                    # A worker's error is raised here; else every part it sent
+                    # is taken, even those still on their way through the queue.
+                    for _ in range(sum(result.get()) - received):
+                        keep(parts.get())
             finally:
                 _job = None
-        stats = Stats()
-        for shard_stats in shards:
-            stats.add(shard_stats)
-        stats.rendered = len(stats.published)
         return stats
 
 

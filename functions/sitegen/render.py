@@ -56,9 +56,10 @@ FEED_ENTRIES = 20
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-# A post's time is shown 2 to 5 times per build (fragment, feeds, sitemap):
-# formatted once. Bounded, so a long-running server does not grow it forever.
-iso = lru_cache(maxsize=1 << 16)(format_time)
+# A post's time is shown 2 to 5 times per part of a build (fragment, feeds,
+# sitemap): formatted once. Bounded by about a part's posts (a build's memory
+# is bounded by a part; a long-running server does not grow it either).
+iso = lru_cache(maxsize=4096)(format_time)
 
 
 # Fragments the API renders (`post_html`), kept across requests: the first
@@ -66,7 +67,7 @@ iso = lru_cache(maxsize=1 << 16)(format_time)
 POST_HTML_CACHE = 4096
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)
 def shown(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 

@@ -12,11 +12,12 @@ Shard i of n (1 <= i <= n) owns:
   `chunk % n + 1`.
 
 A shard renders its pages part by part (the fixed pages, one chunk, a group
-of users holding at most PART_POSTS posts), each from a small `Snapshot` of
-just what the part shows, released before the next: its memory is bounded
-by a part, whatever the size of the corpus or the number of shards. The
-cost: a post's fragment is rendered twice per build, once for its author's
-pages and once for its chunk's.
+of users' archive pages holding about PART_POSTS posts: a prolific user's
+archive is cut into several slices), each from a small `Snapshot` of just
+what the part shows, released before the next: its memory is bounded by a
+part, whatever the size of the corpus, of the biggest user, or the number
+of shards. The cost: a post's fragment is rendered twice per build, once
+for its author's pages and once for its chunk's.
 
 The shards' pages together are exactly the site's (`pages.all_pages`);
 `tests/sitegen/test_shards.py` checks it. The same shards run in the local
@@ -34,22 +35,26 @@ from ..domain import FormerName, Post, User
 from ..store import Store
 from .data import Snapshot, StoreData
 from .pages import (
+    POSTS_PER_PAGE,
     SITEMAP_CHUNK,
     ExploreArchive,
     PageRef,
     Permalink,
+    Profile,
+    ProfileArchive,
     SitemapPosts,
+    UserFeed,
     fixed_pages,
     former_pages,
     index_first_page,
+    page_count,
     page_number,
     page_range,
     sitemap_chunk_count,
-    user_pages,
 )
 
-# Posts a user part holds at most (a user with more is a part alone): about
-# as many as an explore chunk, a few megabytes in memory.
+# Posts a user part holds, about (a slice of a user's archive is cut at page
+# boundaries): as many as an explore chunk, a few megabytes in memory.
 PART_POSTS = 1000
 
 
@@ -105,10 +110,42 @@ class ChunkPart:
 
 
 @dataclass(frozen=True)
-class UsersPart:
-    """A group of users and all their posts."""
+class UserSlice:
+    """Archive pages `first`..`last` of a user; the newest slice (the one
+    with the last page) also has the profile, the feed and the redirects at
+    the user's former names. A user with no posts is one slice of no page."""
 
-    users: tuple[User, ...]
+    user: User
+    first: int
+    last: int
+
+    @property
+    def newest(self) -> bool:
+        return self.last == page_count(self.user.post_seq)
+
+    def posts(self) -> tuple[int, int]:
+        """The post numbers the slice's pages show (the profile shows from
+        `index_first_page`, which may be the page before the last)."""
+        first = self.first
+        if self.newest:
+            first = min(first, index_first_page(self.user.post_seq))
+        return page_range(first)[0], min(page_range(self.last)[1], self.user.post_seq)
+
+
+def user_slices(user: User) -> Iterator[UserSlice]:
+    """A user's archive in slices of about PART_POSTS posts, oldest first."""
+    pages, step = page_count(user.post_seq), max(1, PART_POSTS // POSTS_PER_PAGE)
+    for first in range(1, pages + 1, step):
+        yield UserSlice(user, first, min(first + step - 1, pages))
+    if not pages:
+        yield UserSlice(user, 1, 0)
+
+
+@dataclass(frozen=True)
+class UsersPart:
+    """Slices of users' archives, about PART_POSTS posts in all."""
+
+    slices: tuple[UserSlice, ...]
 
 
 Part = FixedPart | ChunkPart | UsersPart
@@ -121,16 +158,18 @@ def shard_parts(shard: Shard, store: Store, last: int) -> Iterator[Part]:
     if shard.index == 1:
         yield FixedPart()
     yield from (ChunkPart(c) for c in range(sitemap_chunk_count(last)) if shard.owns_chunk(c))
-    group: list[User] = []
+    group: list[UserSlice] = []
     posts = 0
     for user in StoreData(store).all_users():
         if not shard.owns_user(user.id):
             continue
-        if group and posts + user.post_seq > PART_POSTS:
-            yield UsersPart(tuple(group))
-            group, posts = [], 0
-        group.append(user)
-        posts += user.post_seq
+        for piece in user_slices(user):
+            first, last = piece.posts()
+            if group and posts + (last - first + 1) > PART_POSTS:
+                yield UsersPart(tuple(group))
+                group, posts = [], 0
+            group.append(piece)
+            posts += last - first + 1
     if group:
         yield UsersPart(tuple(group))
 
@@ -158,17 +197,26 @@ def load_part(
             pages.append(SitemapPosts(chunk))
             pages.extend(Permalink(post.id) for post in posts)
             return _snapshot(store, posts, last), pages
-        case UsersPart(users=users):
-            ids = {user.id for user in users}
-            posts = [p for u in users for p in source.posts_by_seq(u.id, 1, u.post_seq)]
-            formers = [f for f in former_names if f.user_id in ids]
+        case UsersPart(slices=slices):
+            users = {piece.user.id: piece.user for piece in slices}
+            posts = [
+                post
+                for piece in slices
+                for post in source.posts_by_seq(piece.user.id, *piece.posts())
+            ]
+            newest = {piece.user.id for piece in slices if piece.newest}
+            formers = [f for f in former_names if f.user_id in newest]
             # Whoever holds a former name now: its redirects must not replace their pages.
             holders = [h for f in formers if (h := store.get_user_by_username(f.username))]
-            data = Snapshot([*holders, *users], posts, last, formers)
-            by_id = {user.id: user for user in users}
-            pages = [page for u in users for page in user_pages(u.id, u.post_seq)]
+            data = Snapshot([*holders, *users.values()], posts, last, formers)
+            pages: list[PageRef] = []
+            for piece in slices:
+                user_id = piece.user.id
+                if piece.newest:
+                    pages += [Profile(user_id), UserFeed(user_id)]
+                pages += [ProfileArchive(user_id, k) for k in range(piece.first, piece.last + 1)]
             for former in formers:
-                user = by_id[former.user_id]
+                user = users[former.user_id]
                 pages.extend(former_pages(former.username, user.id, user.post_seq))
             return data, pages
     raise TypeError(f"not a part: {part!r}")

@@ -13,7 +13,7 @@ from functions.domain import User
 from functions.seed import seed
 from functions.sitegen import shards
 from functions.sitegen.data import Snapshot
-from functions.sitegen.pages import SITEMAP_CHUNK, all_pages
+from functions.sitegen.pages import POSTS_PER_PAGE, SITEMAP_CHUNK, all_pages
 from functions.sitegen.publish import LocalPublisher
 from functions.sitegen.render import FEED_ENTRIES
 from functions.sitegen.shards import Shard, load_part, shard_parts
@@ -70,16 +70,28 @@ def test_the_sharded_build_writes_the_same_site_as_one_process(settings, corpus,
 
 def test_a_part_holds_a_part_of_the_corpus_not_the_corpus(corpus):
     """What bounds a shard's memory: each part's snapshot holds at most an
-    explore chunk, a group of users of about PART_POSTS posts (or one user
-    with more), or explore's newest two pages."""
+    explore chunk, explore's newest two pages, or slices of users' archives
+    of about PART_POSTS posts, a prolific user's archive cut into several."""
     last, biggest = corpus.explore_seq(), max(u.post_seq for u in store_users(corpus))
-    sizes = []
+    assert biggest > shards.PART_POSTS  # the seed's activity is skewed
+    sizes, slices = [], []
     for part in shard_parts(Shard(1, 1), corpus, last):
         data, _pages = load_part(part, corpus, last, corpus.former_names(), ())
         sizes.append(len(list(data.all_posts())))
+        if isinstance(part, shards.UsersPart):
+            slices += [piece for piece in part.slices if piece.user.post_seq == biggest]
     assert sum(sizes) >= 2 * last  # every post, for its author's pages and its chunk's
-    assert max(sizes) <= max(50, shards.PART_POSTS + biggest)
-    assert max(sizes) < last / 2
+    assert max(sizes) <= max(50, shards.PART_POSTS + 2 * POSTS_PER_PAGE)
+    assert len(slices) > 1  # the prolific user's archive, in slices
+
+
+def test_a_shard_keeps_no_list_of_its_pages_the_caller_gets_them_part_by_part(settings, corpus):
+    builder = local_builder(settings, corpus, workers=1)
+    parts: list = []
+    totals = builder.build_shard(Shard(1, 2), on_part=parts.append)
+    assert len(parts) > 3 and totals.published == [] and totals.changed == []
+    assert totals.rendered == sum(len(part.published) for part in parts) > 0
+    assert totals.written == sum(part.written for part in parts)
 
 
 def test_the_newest_posts_part_holds_what_explore_and_its_feed_show():
