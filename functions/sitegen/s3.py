@@ -17,7 +17,7 @@ in progress):
   rename, a release): a year at the edge, a minute in browsers, and when
   such an object that existed is replaced or removed, `flush` invalidates its
   paths: one invalidation per build or stream batch, "/*" past
-  WILDCARD_THRESHOLD paths. A new post invalidates nothing.
+  WILDCARD_THRESHOLD paths (cheaper than listing them). A new post invalidates nothing.
 
 Skipping unchanged bytes, without a request per file where it matters:
 
@@ -100,10 +100,11 @@ CONTENT_TYPES = {
 # at most 3000 such paths in progress at once across all invalidations.
 MAX_INVALIDATION_PATHS = 3000
 # Above this many URL paths, invalidate "/*" once instead: CloudFront bills
-# per path invalidated (a wildcard counts as one), and more paths than the
-# in-progress limit would be refused anyway. With the defaults equal, a build
-# makes at most one invalidation listing paths.
-WILDCARD_THRESHOLD = 3000
+# each path past the month's first 1,000 ($0.005; a wildcard counts as one),
+# while emptying the edge costs only its refill from S3 ($0.0004 per 1,000
+# GETs). A delete invalidates about 6 paths, a batch of a few deletes stays
+# under this; a rename (tens of paths) or a release (all of them) goes "/*".
+WILDCARD_THRESHOLD = 30
 WILDCARD = "/*"
 
 # HEADs a publisher makes before it lists the prefix once instead (see above).
