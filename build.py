@@ -83,11 +83,16 @@ def build(args: argparse.Namespace) -> int:
 def seed(args: argparse.Namespace) -> int:
     from functions.seed import DEMO_PASSWORD
     from functions.seed import seed as seed_store
+    from functions.timelines import Fanout
     from functions.wiring import open_store
 
     settings = Settings.from_env()
     store = open_store(settings, create=True)
-    stats = seed_store(store, args.users, args.posts, seed=args.seed)
+    # Home feeds filled here, as the local stack does after each write; a
+    # table on AWS has its stream and fan-out function to do it.
+    on_aws = settings.store == "dynamodb" and not settings.dynamodb_endpoint
+    fanout = None if on_aws else Fanout(store)
+    stats = seed_store(store, args.users, args.posts, seed=args.seed, fanout=fanout)
     print(
         f"Seeded {stats.users} users, {stats.posts} posts, {stats.follows} follows"
         f" in {stats.seconds:.1f}s."

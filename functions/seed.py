@@ -34,6 +34,7 @@ from .domain import (
     ABOUT_ME_MAX,
     BODY_MAX,
     Conflict,
+    PostCreated,
     User,
     email_key,
     new_id,
@@ -41,6 +42,7 @@ from .domain import (
 )
 from .services import new_post
 from .store import Store
+from .timelines import Fanout
 
 DEMO_PASSWORD = "microblog-demo"
 """The password of every demo user (demo data only)."""
@@ -96,8 +98,12 @@ def seed(
     seed: int = 1,
     progress: bool = True,
     now: datetime | None = None,
+    fanout: Fanout | None = None,
 ) -> SeedStats:
     """Add `users` demo users, their follows and `posts` posts to `store`.
+
+    `fanout` fills the followers' home feeds with each post, as the local
+    stack does after a write (on AWS the table's stream does it: pass none).
 
     `now` (timezone-aware; default: the current time) ends the 90-day span
     the posts are spread over; pass it to get the same timestamps twice.
@@ -147,9 +153,9 @@ def seed(
         p.user = _create_user(store, p, password_hash, taken, rng)
         bar.update()
 
-    # Follows go in BEFORE posts: the DynamoDB adapter copies each new post
-    # into its followers' timelines once, instead of back-filling every
-    # followed user's existing posts on each `follow`.
+    # Follows go in BEFORE posts: the fan-out copies each new post into its
+    # followers' timelines once, instead of back-filling every followed
+    # user's existing posts on each `follow`.
     for follower, followed in edges:
         store.follow(people[follower].user.id, people[followed].user.id)
         bar.update()
@@ -158,7 +164,9 @@ def seed(
         locale = rng.choices(locales, shares)[0]
         body = _body(rng, fakers[locale])
         at = _time(t)
-        store.create_post(new_post(people[a].user.id, body, language=LOCALES[locale][0], at=at))
+        post = store.create_post(new_post(people[a].user.id, body, LOCALES[locale][0], at))
+        if fanout is not None:
+            fanout.start([PostCreated.of(post)])
         bar.update()
     bar.close()
     seconds = round(time.perf_counter() - started, 3)

@@ -153,3 +153,18 @@ def test_seeding_twice_adds_a_second_batch(store):
     times = [p.timestamp for p in posts]
     assert [p.explore_seq for p in posts] == list(range(20, 0, -1))
     assert times == sorted(times, reverse=True) and len(set(times)) == 20
+
+
+def test_seeding_dynamodb_fills_the_followers_home_feeds(dynamo_store):
+    """On DynamoDB a home feed is a timeline the fan-out fills; the seed runs
+    it after each post, as the local stack does after each write."""
+    from functions.timelines import Fanout
+
+    seed(dynamo_store, 6, 60, progress=False, now=NOW, fanout=Fanout(dynamo_store))
+    users = dynamo_store.list_users(limit=10).items
+    reader = max(users, key=lambda user: user.followed_count)
+    followed = {u.id for u in dynamo_store.followed(reader.id, limit=100).items}
+    assert followed
+    feed = dynamo_store.home_feed(reader.id, limit=100).items
+    assert {post.author_id for post in feed} - {reader.id} <= followed
+    assert any(post.author_id in followed for post in feed)
