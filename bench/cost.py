@@ -17,8 +17,9 @@ each CloudFront invalidation; the fan-out's queue messages are counted as
 they are drained. Each invocation is timed (Lambda's billed duration).
 
 A page view is a static page from CloudFront (its size measured on a real
-rendered page, compressed as CloudFront sends it; an S3 GET on a cache miss)
-plus the `GET /api/me` the page's script makes. A full rebuild (a release)
+rendered page, compressed as CloudFront sends it; an S3 GET on a cache miss),
+plus, for a signed-in user only, the `GET /api/me` the page's script makes
+(a visitor's browser has no `signed_in` hint cookie). A full rebuild (a release)
 is `SiteBuilder.build_all` of a seeded site into the bucket, per 1,000 posts:
 the same shards and sweep a release's state machine runs on the build
 function (functions/release.py), there in BuildShards parallel invocations
@@ -99,13 +100,15 @@ FREE_INVALIDATION_PATHS = 1_000  # a month
 # ------------------------------------------------------------------ the month priced
 DAYS = 30
 DAILY_USERS = 10_000
-PAGE_VIEWS = 1_000_000  # static pages from CloudFront, each with its GET /api/me
+PAGE_VIEWS = 1_000_000  # static pages from CloudFront
+SIGNED_IN_SHARE = 0.6  # assumed: views by signed-in users, whose page asks GET /api/me
 CACHE_HIT_RATIO = 0.5  # assumed: pages that change with writes live 5 s at the edge
 SITE_POSTS = 90_000  # the site a release rebuilds: three months of 1,000 posts a day
 RELEASES = DAYS / 7  # one a week; priced as if every page changed
 SEED_USERS, SEED_POSTS = 100, 1_000  # the site rebuilt here (functions/seed.py)
 MONTH = {  # action -> times a month
-    "page view": PAGE_VIEWS,
+    "page view, signed in": round(PAGE_VIEWS * SIGNED_IN_SHARE),
+    "page view, visitor": round(PAGE_VIEWS * (1 - SIGNED_IN_SHARE)),
     "home feed (GET /api/feed)": DAILY_USERS * 2 * DAYS,  # two of a user's page views a day
     "profile (GET /api/users/{id})": PAGE_VIEWS // 5,  # a fifth of page views are profiles
     "log in": DAILY_USERS * DAYS,
@@ -435,7 +438,7 @@ def measure_reader(stack: Stack, store: DynamoStore, samples: Samples, password_
         samples.add("unfollow a user with 1,000 posts", parts)
     store.follow(reader.id, prolific.id)  # a full home feed
     reads = {
-        "page view": "/api/me",  # the page's own request, first: it records the visit
+        "page view, signed in": "/api/me",  # the page's own request: it records the visit
         "home feed (GET /api/feed)": "/api/feed",
         "profile (GET /api/users/{id})": f"/api/users/{prolific.id}",
         "explore (GET /api/explore)": "/api/explore",
@@ -636,7 +639,9 @@ def measure(functions: dict[str, dict]) -> tuple[dict[str, Parts], Site]:
         phase("deletes, renames", started)
         store.delete_table()
     rows = samples.rows() | rebuilds.rows()
-    rows["page view"] = {"cdn": page_view(html_bytes), **rows["page view"]}
+    signed_in = rows["page view, signed in"]
+    rows["page view, signed in"] = {"cdn": page_view(html_bytes), **signed_in}
+    rows["page view, visitor"] = {"cdn": page_view(html_bytes)}  # no API call at all
     return rows, Site(html_bytes, stored_gb, changes)
 
 
