@@ -298,6 +298,8 @@ def test_a_release_rebuilds_the_site(resources, functions):
     assert props["ServiceToken"] == {"Fn::GetAtt": ["BuildFunction", "Arn"]}
     assert {"Ref": "BuildFunction.Version"} in props.values()
     assert props["ServiceTimeout"] == 3600  # CloudFormation's most
+    # Started by name on the first deploy too: it must exist before the request.
+    assert builds[0]["DependsOn"] == "ReleaseStateMachine"
     assert build["Timeout"] == 900  # one shard per invocation, at most Lambda's 15 minutes
 
 
