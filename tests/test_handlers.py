@@ -109,6 +109,9 @@ def test_register_log_in_and_post_through_cloudfront(registered):
     assert login["statusCode"] == 200, login
     cookie = "; ".join(login["cookies"]).lower()
     assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    # Each cookie its own entry (payload 2.0): the session's hint for the pages' script too.
+    [hint] = [c for c in login["cookies"] if c.startswith("signed_in=1;")]
+    assert "secure" in hint.lower() and "httponly" not in hint.lower()
 
     post = via_cloudfront(event("post.json", cookies=[session_cookie(login)]))
     response = handlers.http(post, None)
