@@ -119,7 +119,7 @@ def create_local_app(settings: Settings, build: bool = True) -> FastAPI:
     fanout = Fanout(store)  # home feeds: every step in-process (DynamoDB Local)
 
     def on_change(events: list) -> None:
-        fanout.start(events)
+        events = fanout.start(events)  # new posts numbered (DynamoDB), feeds filled
         builder.apply(events)
 
     app = create_api(settings, store, builder.renderer, on_change=on_change)

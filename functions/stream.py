@@ -12,10 +12,16 @@ user changes that pages do not show (counters, password, token version) give
 no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
 most of them away; this is the rule, the filters are the saving.
 
+A post reaches the stream twice: its INSERT, without an explore number
+(PostCreated with explore_seq 0: the fan-out numbers it and fills the feeds;
+it touches no page), then the numbering's MODIFY, which sets `explore_seq`
+(PostCreated with the numbers: the record its pages are rendered from).
+
 A batch also carries the posts and users it wrote, as images: the renderer
 lays them over the store's answers (`sitegen.data.Overlay`), so a post that a
 lagging index does not show yet still appears on the pages its record
-re-renders.
+re-renders. Only numbered posts are laid over: an unnumbered one has no
+place in explore yet.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ class Change:
     """What one record means: its events, and the images it carries."""
 
     events: list[Event] = field(default_factory=list)
-    post: Post | None = None  # a post written (INSERT)
+    post: Post | None = None  # a numbered post written (INSERT or numbering MODIFY)
     removed_post: str | None = None  # the id of a post deleted (REMOVE)
     user: User | None = None  # a user's new image
 
@@ -101,13 +107,13 @@ def decode(record: dict[str, Any]) -> Change:
 
 def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) -> Change:
     if kind == ItemType.POST:
-        if name == INSERT:
+        if name == INSERT or (name == MODIFY and _numbered(new, old)):
             post = post_from_item(new)
-            return Change([PostCreated.of(post)], post=post)
+            return Change([PostCreated.of(post)], post=post if post.explore_seq else None)
         if name == REMOVE:
             post = post_from_item(old)
             return Change([PostDeleted.of(post)], removed_post=post.id)
-        return Change()  # posts are never edited
+        return Change()  # posts are never edited, only numbered once
     if kind == ItemType.USER:
         if name == INSERT:
             user = user_from_item(new)
@@ -124,6 +130,11 @@ def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) ->
             return Change([Unfollowed(old["follower_id"], old["followed_id"])])
         return Change()
     return Change()  # markers, timeline copies, counters, throttle rows, directory
+
+
+def _numbered(new: dict, old: dict) -> bool:
+    """Whether a post's update is its numbering (it had no explore number)."""
+    return "explore_seq" not in old and "explore_seq" in new
 
 
 def decode_all(records: Iterable[dict[str, Any]]) -> Batch:

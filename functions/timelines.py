@@ -12,8 +12,15 @@ first step, and hands each next step to an SQS queue, where it is retried
 until done (`handle_stream`, `handle_queue`). Steps are idempotent, so a
 redelivered record or message does no harm.
 
+Before the jobs, the fan-out numbers the new posts for explore
+(`Fanout.number`: one `Store.number_posts` call per batch): on DynamoDB a post
+is written without an explore number, so that no item takes a write per post
+(docs/scale.md). The numbering's writes reach the stream as MODIFY records,
+from which the render function renders the posts' pages.
+
 Stores whose home feed is a query over follows (SQLite) have nothing to
-keep: their `timeline_work` returns None at once.
+keep: their `timeline_work` returns None at once, and their posts are
+numbered already.
 """
 
 from __future__ import annotations
@@ -66,9 +73,29 @@ class Fanout:
         self.store = store
         self.enqueue = enqueue
 
-    def start(self, events: Iterable[Event]) -> None:
+    def start(self, events: Iterable[Event]) -> list[Event]:
+        """Number the new posts, then run the jobs of the changes; returns the
+        events with the new posts numbered (what the pages are rendered from)."""
+        events = self.number(events)
         for job in jobs_for(events):
             self.step(job)
+        return events
+
+    def number(self, events: Iterable[Event]) -> list[Event]:
+        """The events, each new post without an explore number (0) numbered:
+        one `number_posts` call for all of them. A post deleted meanwhile keeps
+        its event as it was (it touches no page; its delete does)."""
+        events = list(events)
+        new = [e.post_id for e in events if isinstance(e, PostCreated) and not e.explore_seq]
+        if not new:
+            return events
+        posts = {post.id: post for post in self.store.number_posts(new)}
+        return [
+            PostCreated.of(posts[e.post_id])
+            if isinstance(e, PostCreated) and e.post_id in posts
+            else e
+            for e in events
+        ]
 
     def step(self, job: TimelineJob) -> None:
         """One step, then the next through the queue (or, without one, all of them)."""
@@ -84,16 +111,28 @@ class Fanout:
 
 
 def handle_stream(event: dict[str, Any], fanout: Fanout) -> dict[str, Any]:
-    """DynamoDB stream records -> the first step of each job they start."""
+    """DynamoDB stream records -> the batch's new posts numbered (one call),
+    then the first step of each job they start."""
     from .stream import UndecodableRecord, decode, sequence_number
 
-    for record in event.get("Records") or []:
+    records = event.get("Records") or []
+    changes: list[tuple[dict[str, Any], list[Event]]] = []
+    for record in records:
         try:
-            events = decode(record).events
-            for job in jobs_for(events):
-                fanout.step(job)
+            changes.append((record, decode(record).events))
         except UndecodableRecord as error:
             log.error("skipping stream record %s: %s", record.get("eventID"), error)
+    try:
+        fanout.number(e for _, events in changes for e in events)
+    except Exception:
+        # Nothing done yet: Lambda retries the whole batch (numbering it again
+        # numbers only what is still unnumbered).
+        log.exception("numbering the posts of a batch of %d records failed", len(records))
+        return {"batchItemFailures": [{"itemIdentifier": sequence_number(records[0])}]}
+    for record, events in changes:
+        try:
+            for job in jobs_for(events):  # DELIVER reads the post: numbered by now
+                fanout.step(job)
         except Exception:
             # Lambda retries from this record on (its predecessors are done).
             log.exception("timeline work failed at record %s", record.get("eventID"))

@@ -10,9 +10,12 @@ from moto import mock_aws
 
 from functions import handlers
 from functions.domain import Post, TimelineJob, new_id
+from functions.store.dynamodb_schema import COUNTER_PK, EXPLORE_SEQ_COUNTER
 from functions.timelines import dumps
 from tests.dynamodb_items import add_followers, make_user
 from tests.streams import StreamReader, lambda_event, sqs_event
+
+COUNTER = COUNTER_PK + EXPLORE_SEQ_COUNTER
 
 
 @pytest.fixture
@@ -62,8 +65,24 @@ def test_a_post_reaches_every_follower_through_the_stream_and_the_queue(table, q
     answer = handlers.fanout(lambda_event(reader.new_records()), None)
     assert answer == {"batchItemFailures": []}
     assert drain(sqs, url) == 2  # the rest: 10 feeds a message
+    numbered = post.replace(explore_seq=1)  # the function numbered it first
+    assert table.get_post(post.id) == numbered
     for fan in fans:
-        assert [p.id for p in table.home_feed(fan).items] == [post.id]
+        assert table.home_feed(fan).items == [numbered]
+
+
+def test_a_batch_of_posts_is_numbered_with_one_counter_write_and_once(table, queue):
+    star = make_user(table, "star")
+    reader = StreamReader(table)
+    reader.new_records()
+    posts = [table.create_post(Post.new(star.id, f"p{n}", "<p>p</p>", "en")) for n in range(3)]
+    event = lambda_event(reader.new_records())
+    assert handlers.fanout(event, None) == {"batchItemFailures": []}
+    assert [table.get_post(p.id).explore_seq for p in posts] == [1, 2, 3]
+    counter = [r for r in reader.new_records() if r["dynamodb"]["Keys"]["PK"]["S"] == COUNTER]
+    assert len(counter) == 1  # one ADD for the batch
+    assert handlers.fanout(event, None) == {"batchItemFailures": []}  # delivered again
+    assert reader.new_records() == [] and table.explore_seq() == 3
 
 
 def test_a_bad_message_is_handed_back_and_the_others_done(table, queue):

@@ -151,6 +151,7 @@ def test_a_release_builds_the_site_in_shards_then_answers_cloudformation(aws, ap
     ann = app.register("ann", "ann@example.com", "secret-password")
     bob = app.register("bob", "bob@example.com", "secret-password")
     posts = [app.create_post(user, f"Post {n}") for n, user in enumerate([ann, bob] * 5)]
+    app.store.number_posts([post.id for post in posts])  # the fan-out function's work
     aws.put_object(Bucket=SITE, Key="u/gone/index.html", Body=b"a page of a user gone")
 
     assert handlers.build(release_request(url), None) is None  # answered later

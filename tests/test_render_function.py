@@ -1,6 +1,8 @@
 """The render function, driven as Lambda drives it: real stream records of
 DynamoDB Local in the event source mapping's event shape, pages written to
-moto's S3 (a release's full build: tests/test_release.py)."""
+moto's S3 (a release's full build: tests/test_release.py). The fan-out
+function's stream handler runs on the records first, as on AWS: it numbers
+the new posts, whose MODIFY records the render function renders them from."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions import auth, handlers
+from functions import auth, handlers, timelines
 from functions.services import Microblog
 from functions.sitegen.s3 import CACHE_FRESH, CACHE_STABLE, FEED_CONTENT_TYPE
 from tests.cloudfront import create_distribution
@@ -52,9 +54,25 @@ def app(table, monkeypatch):
     return Microblog(table, auth.Tokens("k" * 48))
 
 
+class AfterFanout(StreamReader):
+    """The records of the writes, then those of the fan-out's work on them
+    (the numbering of new posts, home feeds), as the render function gets
+    them on AWS: the numbering's MODIFY records come after the INSERTs."""
+
+    def __init__(self, table):
+        super().__init__(table)
+        self.fanout = timelines.Fanout(table)
+
+    def new_records(self, settle: float = 0.3) -> list[dict]:
+        records = super().new_records(settle)
+        answer = timelines.handle_stream(lambda_event(records), self.fanout)
+        assert answer == {"batchItemFailures": []}
+        return records + super().new_records(settle)
+
+
 @pytest.fixture
 def stream(table):
-    return StreamReader(table)
+    return AfterFanout(table)
 
 
 def invalidated() -> list[list[str]]:

@@ -15,6 +15,7 @@ from functions.domain import username_key, validate_username
 from functions.markup import detect_language
 from functions.seed import DEMO_PASSWORD, LOCALES, POST_WINDOW, seed
 from functions.store.sqlite import SQLiteStore
+from functions.timelines import Fanout  # numbers the posts on DynamoDB, as the stream does
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 USERS, POSTS = 20, 200
@@ -41,7 +42,7 @@ def follow_graph(store, users) -> set[tuple[str, str]]:
 
 def test_seeding_writes_a_consistent_demo_world(store):
     """One small seeding per adapter (DynamoDB Local takes ~20 ms a post), several checks."""
-    stats = seed(store, 10, 40, seed=7, progress=False, now=NOW)
+    stats = seed(store, 10, 40, seed=7, progress=False, now=NOW, fanout=Fanout(store))
     users, posts = walk(store.list_users), walk(store.explore)
     assert (stats.users, stats.posts) == (10, 40) == (len(users), len(posts))
     check_time_order(users, posts)
@@ -143,8 +144,8 @@ def test_the_same_seed_gives_the_same_data(tmp_path):
 
 
 def test_seeding_twice_adds_a_second_batch(store):
-    seed(store, 4, 10, progress=False, now=NOW)
-    seed(store, 4, 10, progress=False, now=NOW)  # same names, same window: all collide
+    seed(store, 4, 10, progress=False, now=NOW, fanout=Fanout(store))
+    seed(store, 4, 10, progress=False, now=NOW, fanout=Fanout(store))  # all names collide
     users, posts = walk(store.list_users), walk(store.explore)
 
     assert len(users) == 8 and len(posts) == 20

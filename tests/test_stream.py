@@ -1,8 +1,10 @@
 """The DynamoDB stream carries the same changes the services emit.
 
 Every kind of write goes through the use cases on the DynamoDB adapter
-(DynamoDB Local); the table's real stream is read back and decoded, and the
-events (so the pages touched) must equal those the services emitted.
+(DynamoDB Local), followed by the fan-out's work (which numbers new posts), as
+the local stack does; the table's real stream is read back and decoded, and
+the events (so the pages touched) must equal those the services emitted,
+after the numbering step.
 """
 
 from __future__ import annotations
@@ -11,13 +13,29 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from functions import auth
-from functions.domain import Followed, Post, PostCreated, User, UserCreated, UserUpdated
+from functions.domain import (
+    Followed,
+    Post,
+    PostCreated,
+    PostDeleted,
+    User,
+    UserCreated,
+    UserUpdated,
+)
 from functions.services import Microblog
 from functions.sitegen.data import Overlay, StoreData
-from functions.sitegen.pages import pages_for_all
+from functions.sitegen.pages import (
+    Permalink,
+    Profile,
+    ProfileArchive,
+    UserFeed,
+    pages_for,
+    pages_for_all,
+)
 from functions.store.dynamodb_schema import STREAM_FILTERS, dump, post_item, user_item
 from functions.store.sqlite import SQLiteStore
 from functions.stream import UndecodableRecord, decode, decode_all
+from functions.timelines import Fanout
 from tests.streams import StreamReader, passes
 
 KEY = "k" * 48
@@ -40,7 +58,8 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
     dynamo, cheap_passwords
 ):
     emitted: list = []
-    app = Microblog(dynamo, auth.Tokens(KEY), on_change=emitted.extend)
+    fanout = Fanout(dynamo)
+    app = Microblog(dynamo, auth.Tokens(KEY), on_change=lambda e: emitted.extend(fanout.start(e)))
     reader = StreamReader(dynamo)
     data = StoreData(dynamo)
     state: dict = {}
@@ -66,7 +85,10 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
         write()
         records = reader.new_records()
         decoded = decode_all(records).events
-        assert decoded == emitted, name
+        # A new post's INSERT (not numbered yet) is the fan-out's; its pages
+        # come with the numbering's MODIFY.
+        assert pages_for_all([e for e in decoded if not _numbered(e)], data) == set()
+        assert [e for e in decoded if _numbered(e)] == emitted, name
         assert pages_for_all(decoded, data) == pages_for_all(emitted, data), name
         # The template's filters let through every record that means something...
         for record in records:
@@ -84,10 +106,48 @@ def test_every_write_decodes_from_the_stream_into_the_events_the_services_emitte
             "timeline",
             "counter",
             "post_ref",
-            "explore_bucket",
             "throttle",
             "former_name",  # the rename's user record carries the pages' change
         }
+
+
+def _numbered(event) -> bool:
+    """False only for the event of a post not numbered yet."""
+    return not isinstance(event, PostCreated) or event.explore_seq > 0
+
+
+def test_a_new_post_decodes_twice_its_insert_for_the_fanout_its_numbering_for_pages(
+    dynamo, cheap_passwords
+):
+    app = Microblog(dynamo, auth.Tokens(KEY))
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    reader = StreamReader(dynamo)
+    reader.new_records()
+    post = app.create_post(ann, "Hello")
+    [insert] = post_records(reader.new_records())
+    inserted = decode(insert)
+    assert inserted.events == [PostCreated(post.id, ann.id, 1, 0)] and inserted.post is None
+    dynamo.number_posts([post.id])
+    [modify] = post_records(reader.new_records())  # and the counter's
+    assert modify["eventName"] == "MODIFY" and passes(STREAM_FILTERS, modify)
+    numbered = decode(modify)
+    assert numbered.events == [PostCreated(post.id, ann.id, 1, 1)]
+    assert numbered.post == post.replace(explore_seq=1)
+    assert pages_for_all(inserted.events, StoreData(dynamo)) == set()
+
+
+def post_records(records: list[dict]) -> list[dict]:
+    return [r for r in records if r["dynamodb"]["NewImage"]["type"]["S"] == "post"]
+
+
+def test_a_post_deleted_before_its_numbering_touches_only_its_authors_pages():
+    event = PostDeleted("01J0000000000000000000000A", "01J0000000000000000000000B", 26, 0)
+    assert pages_for(event, StoreData(None)) == {
+        Permalink(event.post_id),
+        Profile(event.author_id),
+        ProfileArchive(event.author_id, 2),
+        UserFeed(event.author_id),
+    }
 
 
 def test_a_follow_is_one_followed_event_and_no_user_reads(dynamo, cheap_passwords, monkeypatch):
@@ -120,6 +180,11 @@ def record(name: str, new: dict | None = None, old: dict | None = None, seq: str
 def a_user(**changes) -> User:
     user = User.new("ann", "ann@example.com", "hash")
     return user.replace(**changes)
+
+
+def test_a_post_changed_after_its_numbering_means_nothing():
+    post = Post("01J0000000000000000000000A", "u", "b", "<p>b</p>", "en", a_user().created, 4, 9)
+    assert decode(record("MODIFY", post_item(post), post_item(post))).events == []
 
 
 def test_counter_and_credential_changes_of_a_user_touch_no_page():

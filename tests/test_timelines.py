@@ -61,13 +61,12 @@ def feeds_holding(store, post_id: str) -> int:
 def test_a_post_costs_the_same_requests_with_10000_followers_as_with_none(store):
     quiet, star = make_user(store, "quiet"), make_user(store, "star")
     fans = add_followers(store, star, 10_000)
-    store.create_post(Post.new(quiet.id, "first of the day", "<p>x</p>", "en"))  # + directory
     requests = Requests(store)
     store.create_post(Post.new(quiet.id, "nobody reads me", "<p>x</p>", "en"))
     alone = requests.count
     requests.count = 0
     post = store.create_post(Post.new(star.id, "everybody reads me", "<p>x</p>", "en"))
-    assert requests.count == alone  # 3: two numbers and one transaction
+    assert requests.count == alone == 2  # the author's number and one transaction
     assert feeds_holding(store, post.id) == 1  # the author's own, in the request
 
     steps, job = 0, TimelineJob(TimelineJob.DELIVER, post.id, star.id)
@@ -116,6 +115,20 @@ def test_a_deleted_post_is_not_delivered(store):
     store.delete_post(post.id)
     Fanout(store).start([PostCreated.of(post)])  # the delivery comes late
     assert feeds_holding(store, post.id) == 0
+
+
+def test_the_fanout_numbers_a_batch_of_new_posts_before_its_jobs(store):
+    star = make_user(store, "star")
+    fans = add_followers(store, star, 3)
+    posts = [store.create_post(Post.new(star.id, f"p{n}", "<p>p</p>", "en")) for n in range(3)]
+    fanout, requests = Fanout(store), Requests(store)
+    events = fanout.number([PostCreated.of(p) for p in posts])
+    assert requests.count == 6  # 2 batch reads, the counter's one ADD, 3 numbers
+    assert [e.explore_seq for e in events] == [1, 2, 3]
+    assert [e.post_id for e in events] == [p.id for p in posts]
+    assert fanout.start([PostCreated.of(p) for p in posts]) == events  # again: the same
+    delivered = store.home_feed(fans[0]).items
+    assert [p.explore_seq for p in delivered] == [3, 2, 1]  # the copies carry the numbers
 
 
 def test_the_jobs_of_changes():

@@ -244,12 +244,12 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     set, whatever the size of the corpus (a new post: at most 11 files); only
     a username or e-mail change, which is rare, reaches all of a user's pages."""
     match event:
+        case PostCreated(explore_seq=0):
+            return set()  # not numbered yet: its pages come with its numbering
+        case PostDeleted(explore_seq=0):  # deleted before it was numbered
+            return _author_pages(event)
         case PostCreated() | PostDeleted():
-            pages = {
-                Permalink(event.post_id),
-                Profile(event.author_id),
-                ProfileArchive(event.author_id, page_number(event.seq)),
-                UserFeed(event.author_id),
+            pages = _author_pages(event) | {
                 Explore(),
                 ExploreArchive(page_number(event.explore_seq)),
                 ExploreFeed(),
@@ -276,6 +276,17 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     raise TypeError(f"not a change event: {event!r}")
 
 
+def _author_pages(event: PostCreated | PostDeleted) -> set[PageRef]:
+    """The pages of a post that are its author's: the permalink, the profile,
+    the archive page it is on, the feed."""
+    return {
+        Permalink(event.post_id),
+        Profile(event.author_id),
+        ProfileArchive(event.author_id, page_number(event.seq)),
+        UserFeed(event.author_id),
+    }
+
+
 def _everywhere_shown(event: UserUpdated, data: SiteData) -> set[PageRef]:
     """Every page that shows the user's name or avatar; after a rename, the
     old addresses redirect to the new ones."""
@@ -283,8 +294,9 @@ def _everywhere_shown(event: UserUpdated, data: SiteData) -> set[PageRef]:
     pages: set[PageRef] = {Explore(), ExploreFeed(), *user_pages(user_id, event.post_seq)}
     for post in data.posts_by_seq(user_id, 1, event.post_seq):
         pages.add(Permalink(post.id))
-        pages.add(ExploreArchive(page_number(post.explore_seq)))
-        pages.add(SitemapPosts(sitemap_chunk(post.explore_seq)))
+        if post.explore_seq:  # else not in explore yet: its numbering renders it
+            pages.add(ExploreArchive(page_number(post.explore_seq)))
+            pages.add(SitemapPosts(sitemap_chunk(post.explore_seq)))
     if event.username != event.previous_username:
         pages.update(former_pages(event.previous_username, user_id, event.post_seq))
         pages.add(FormerFeed(event.previous_username, user_id))

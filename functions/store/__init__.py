@@ -105,15 +105,24 @@ class Store(Protocol):
 
     # posts
     def create_post(self, post: Post, idempotency: Idempotency | None = None) -> Post:
-        """Store the post, count it on its author, put it in explore and in
-        its author's home feed (followers' feeds: `timeline_work`). Return it
-        with `seq` and `explore_seq` assigned: one more than the last number
-        given (to the author's posts, to everyone's), never reused after a
-        delete. Raises NotFound when the author does not exist.
+        """Store the post, count it on its author, put it in its author's home
+        feed (followers' feeds: `timeline_work`). Return it with `seq`
+        assigned: one more than the last number given to the author's posts,
+        never reused after a delete. `explore_seq` is assigned here too (SQLite,
+        in its transaction) or left 0 until `number_posts` (DynamoDB: off the
+        request, so no item takes a write per post); a post is in explore once
+        numbered. Raises NotFound when the author does not exist.
 
         With `idempotency`, a key used in the last IDEMPOTENCY_TTL returns the
         post it made (nothing new is stored), or raises ValidationError when
         it came with another request; the key is kept in the post's write."""
+        ...
+
+    def number_posts(self, post_ids: Iterable[str]) -> list[Post]:
+        """Give the posts that have no `explore_seq` yet the next explore
+        numbers, densely and in id order; a post already numbered keeps its
+        number (a batch delivered again numbers nothing twice), a missing post
+        is skipped. Returns the existing posts, numbered, in id order."""
         ...
 
     def get_post(self, post_id: str) -> Post | None: ...

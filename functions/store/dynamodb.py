@@ -20,14 +20,9 @@ Why it is shaped like this:
   keys-only index is not rewritten by those changes; pages of users are
   resolved with one BatchGetItem. Its `USERS` partition is only written when
   someone registers.
-- Explore: GSI1 partitions posts by UTC day of their id (`EXPLORE#<day>`), so
-  no partition stays hot for ever. A directory of days that have posts
-  (`EXPLORE_BUCKETS`, written once per day per process) lets a page skip
-  straight from one non-empty day to the next: a page of n posts costs at most
-  n+1 bucket queries plus small directory queries, never a walk over empty days.
-  (Days emptied by deletes stay listed; that costs one empty query each.)
-  Within one day the partition is not sharded; past ~1000 posts/s add write
-  shards (`EXPLORE#<day>#<n>`) and merge them on read.
+- Explore: GSI3, read page by page (`XSEQ#<page>`, 25 explore numbers each)
+  downward from the counter's page; a page emptied by deletes costs one empty
+  Query. A post is in explore once it is numbered.
 - Home feed: fan-out on write, off the request. A page of a feed is ONE Query
   of `TL#<id>` (posts are never edited, so the copies never go stale). The
   request does only what is bounded: `create_post` puts the author's own copy
@@ -38,21 +33,26 @@ Why it is shaped like this:
   steps of at most FANOUT_CHUNK feeds, run from the table's stream and an SQS
   queue on AWS (`functions.timelines`), in-process locally. So a post costs
   the same few requests with 0 or 100,000 followers.
-- Cursors are url-safe base64 JSON of the last item's sort key (and explore
-  day), tagged with the collection; anything else raises InvalidCursor. Pages
-  are read with limit+1 so an exactly-full last page has no next cursor.
+- Cursors are url-safe base64 JSON of the last item's sort key (explore: its
+  explore_seq), tagged with the collection; anything else raises
+  InvalidCursor. Pages are read with limit+1 so an exactly-full last page has
+  no next cursor.
 - Numbering (archive pages): a transaction cannot return values, so
-  `create_post` first takes the numbers with two UpdateItems that ADD 1 and
-  return UPDATED_NEW: `post_seq` on the author's user item (conditioned on it
-  existing: a missing author is NotFound before any number is spent), then
-  `value` on the explore counter item. Then the usual transaction writes the
-  post (carrying both numbers), its pointer and `post_count`. Numbers are
-  never reused: a failure after taking them (a lost transaction, a duplicate
-  post id, a crash) leaves a gap, which archive pages allow (the page holds
-  one post fewer). Deletes leave both counters alone.
-  Known limit: every post writes the one counter item, and one item lives on
-  one partition: ~1,000 posts/s on AWS overall. Past that, writers could
-  reserve ranges (ADD n) at the cost of numbers no longer following time.
+  `create_post` first takes the author's number with an UpdateItem that ADDs 1
+  to `post_seq` on the user item and returns UPDATED_NEW (conditioned on the
+  item existing: a missing author is NotFound before any number is spent).
+  Then the usual transaction writes the post, its pointer and `post_count`.
+  The explore number is not taken in the request: every post would go
+  through the one counter item (one partition: ~1,000 posts/s for the whole
+  site). `number_posts`, run by the fan-out function on each stream batch,
+  numbers the batch's new posts with one `ADD k` on the counter (an atomic
+  add: concurrent batches get disjoint ranges) and one conditional update per
+  post (`attribute_not_exists(explore_seq)`: a batch delivered again numbers
+  nothing twice). The counter takes one write per batch, not per post.
+  Numbers are never reused: a failure after taking them (a lost transaction,
+  a duplicate post id, a post deleted before its number was set, a crash)
+  leaves a gap, which archive pages allow (the page holds one post fewer).
+  Deletes leave both counters alone.
 - `posts_by_seq`: LSI1 (same PK, sort key LSI1SK = seq): one strongly
   consistent Query on the author's partition. The index keys are attributes of
   their own, not `seq`/`explore_seq`, so the indexes stay sparse: only post
@@ -60,14 +60,15 @@ Why it is shaped like this:
   LSI must be made with the table and caps one PK's items (profile, posts and
   their LSI copies, the user's edges) at 10 GB: millions of posts per user,
   which is plenty here; past it, a GSI on the same keys (eventually consistent).
-- `explore_by_seq`: GSI3 partitions posts by blocks of EXPLORE_SEQ_BLOCK
-  explore numbers (`XSEQ#<block>`), sorted by explore_seq; a block is written
-  by its own posts and afterwards only by deletes, so no partition grows or
-  stays hot for ever, and a range of up to MAX_LIMIT numbers touches at most 2
-  blocks (2 Queries). Being a GSI it is eventually consistent: a post written a
-  moment ago may be missing. EXPLORE_SEQ_BLOCK is fixed once posts exist
-  (changing it means rewriting every post's GSI3PK). `explore_seq()` is a
-  strongly consistent GetItem of the counter (0 when missing).
+- `explore_by_seq`: GSI3 partitions numbered posts by explore page
+  (`XSEQ#<page>`, EXPLORE_SEQ_PAGE numbers), sorted by explore_seq; a page is
+  written by its own 25 posts and afterwards only by deletes, so no partition
+  grows or stays hot, and a range of up to MAX_LIMIT numbers touches at most 5
+  pages (5 Queries; an archive page, 1). Being a GSI it is eventually
+  consistent: a post numbered a moment ago may be missing. EXPLORE_SEQ_PAGE is
+  fixed once posts exist (changing it means rewriting every post's GSI3PK).
+  `explore_seq()` is a strongly consistent GetItem of the counter (0 when
+  missing).
 - Transactions that lose a race (TransactionConflict) are retried with jittered
   backoff; a failed condition is an answer, not an error. So are the number
   UpdateItems (a plain write to an item a transaction holds is refused, and
@@ -116,9 +117,6 @@ from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 from .dynamodb_schema import (
     EMAIL_PK,
     EMAIL_SK,
-    EXPLORE_DIRECTORY_PK,
-    EXPLORE_PK,
-    EXPLORE_SEQ_BLOCK,
     EXPLORE_SEQ_COUNTER,
     EXPLORE_SEQ_PK,
     FOLLOWERS_PK,
@@ -159,7 +157,8 @@ from .dynamodb_schema import (
     edge_item,
     edge_key,
     email_marker,
-    explore_bucket,
+    explore_keys,
+    explore_page,
     former_name_item,
     idempotency_item,
     idempotency_key,
@@ -180,7 +179,7 @@ ITEM_IS_NEW = f"attribute_not_exists({PK})"
 ITEM_EXISTS = f"attribute_exists({PK})"
 
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
-DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SEQ_RE = re.compile(r"^[1-9][0-9]{0,17}$")
 BATCH_WRITE_MAX = 25
 FANOUT_CHUNK = 500  # feeds (or posts) per timeline step: ~20 BatchWriteItem calls
 FEED_BACKFILL = 25  # a follow copies the followed user's newest posts: one feed page
@@ -227,7 +226,6 @@ class DynamoStore:
                 ),
             )
         self.client = client
-        self._known_buckets: set[str] = set()
         self.fanout_chunk = FANOUT_CHUNK  # feeds (or posts) per `timeline_work` step
 
     # ------------------------------------------------------------ table
@@ -244,7 +242,6 @@ class DynamoStore:
             self.client.update_time_to_live(
                 TableName=self.table_name, TimeToLiveSpecification=TIME_TO_LIVE
             )
-        self._known_buckets.clear()
 
     def delete_table(self) -> None:
         try:
@@ -254,7 +251,6 @@ class DynamoStore:
         self.client.get_waiter("table_not_exists").wait(
             TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
         )
-        self._known_buckets.clear()
 
     reopenable = True
 
@@ -299,6 +295,28 @@ class DynamoStore:
                     raise
             _backoff(attempt)
         raise AssertionError("unreachable")
+
+    def _batch_get(
+        self, keys: list[dict[str, str]], consistent: bool = True
+    ) -> list[dict[str, Any]]:
+        """The existing items of `keys` (unique), in any order: BatchGetItem in
+        chunks of 100, retrying unprocessed keys."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_MAX):
+            chunk = [dump(key) for key in keys[start : start + BATCH_GET_MAX]]
+            pending: dict[str, Any] = {
+                self.table_name: {"Keys": chunk, "ConsistentRead": consistent}
+            }
+            for attempt in range(MAX_ATTEMPTS):
+                response = self.client.batch_get_item(RequestItems=pending)
+                items += map(load, response["Responses"].get(self.table_name, []))
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError("DynamoDB left reads unprocessed; try again later.")
+        return items
 
     def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
         put: dict[str, Any] = {"Item": dump(item)}
@@ -397,22 +415,8 @@ class DynamoStore:
 
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
         ids = list(dict.fromkeys(user_ids))
-        users: dict[str, User] = {}
-        for start in range(0, len(ids), BATCH_GET_MAX):
-            keys = [dump(user_key(i)) for i in ids[start : start + BATCH_GET_MAX]]
-            pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
-            for attempt in range(MAX_ATTEMPTS):
-                response = self.client.batch_get_item(RequestItems=pending)
-                for item in response["Responses"].get(self.table_name, []):
-                    user = user_from_item(load(item))
-                    users[user.id] = user
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError("DynamoDB left reads unprocessed; try again later.")
-        return users
+        items = self._batch_get([user_key(i) for i in ids], consistent=False)
+        return {user.id: user for user in map(user_from_item, items)}
 
     def update_user(
         self, user_id: str, changes: Mapping[str, Any], if_token_version: int | None = None
@@ -504,12 +508,14 @@ class DynamoStore:
     # ------------------------------------------------------------ posts
 
     def create_post(self, post: Post, idempotency: Idempotency | None = None) -> Post:
-        """Take the two numbers (author's `post_seq`, then the explore counter),
-        then write the post in one transaction; see "Numbering" in the module
-        docstring. A failure after taking a number leaves a gap, never a reuse.
-        With an idempotency key, a key already used answers with its post, and
-        the key is written in the post's transaction (two racing retries: one
-        post, the loser's numbers a gap)."""
+        """Take the author's number (`post_seq`), then write the post in one
+        transaction; see "Numbering" in the module docstring. The post has no
+        explore number yet (0): the fan-out gives it one (`number_posts`), so
+        the request writes no item that every post goes through. A failure
+        after taking the number leaves a gap, never a reuse. With an
+        idempotency key, a key already used answers with its post, and the key
+        is written in the post's transaction (two racing retries: one post,
+        the loser's number a gap)."""
         if idempotency is not None:
             first = self._replayed(idempotency)
             if first is not None:
@@ -517,10 +523,7 @@ class DynamoStore:
         seq = self._increment(user_key(post.author_id), "post_seq", must_exist=True)
         if seq is None:
             raise NotFound("User not found.")
-        explore_seq = self._increment(counter_key(EXPLORE_SEQ_COUNTER), VALUE)
-        post = post.replace(seq=seq, explore_seq=explore_seq)
-        bucket = explore_bucket(post.id)
-        self._ensure_bucket(bucket)
+        post = post.replace(seq=seq, explore_seq=0)
         item = post_item(post)
         ref = post_ref_item(post)
         new = ITEM_IS_NEW
@@ -545,6 +548,52 @@ class DynamoStore:
             raise Conflict("This post already exists.")
         return post  # the followers' feeds are filled by `timeline_work`, off the request
 
+    def number_posts(self, post_ids: Iterable[str]) -> list[Post]:
+        """Give the posts that have no explore number yet the next numbers, in
+        id order (creation order), with one ADD on the counter for all of them;
+        see "Numbering" in the module docstring. Returns every existing post
+        of `post_ids`, with its number, in id order."""
+        posts = self._get_posts(sorted(set(post_ids)))
+        new = [post for post in posts if not post.explore_seq]
+        if not new:
+            return posts
+        last = self._increment(counter_key(EXPLORE_SEQ_COUNTER), VALUE, by=len(new))
+        numbers = dict(zip((p.id for p in new), range(last - len(new) + 1, last + 1), strict=True))
+        numbered = []
+        for post in posts:
+            if post.id not in numbers:
+                numbered.append(post)  # numbered before (a batch delivered again)
+            elif self._set_explore_seq(post, numbers[post.id]):
+                numbered.append(post.replace(explore_seq=numbers[post.id]))
+            # else: deleted (or numbered by a racing call) meanwhile. Its number
+            # stays unused, a hole: that archive page holds one post fewer.
+        return numbered
+
+    def _set_explore_seq(self, post: Post, explore_seq: int) -> bool:
+        """Set a post's explore number and GSI3 keys, unless it is gone or numbered."""
+        keys = explore_keys(explore_seq)
+        names = {f"#k{i}": name for i, name in enumerate(keys)}
+        values = {f":k{i}": value for i, value in enumerate(keys.values())}
+        sets = ", ".join(f"#k{i} = :k{i}" for i in range(len(keys)))
+        update = {
+            "TableName": self.table_name,
+            "Key": dump(post_key(post.author_id, post.id)),
+            "UpdateExpression": f"SET {sets}",
+            "ConditionExpression": f"{ITEM_EXISTS} AND attribute_not_exists(explore_seq)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": dump(values),
+        }
+        return self._update(update) is not None
+
+    def _get_posts(self, post_ids: list[str]) -> list[Post]:
+        """The existing posts of `post_ids`, in that order: their pointers,
+        then the posts, each with consistent BatchGetItem reads."""
+        pointers = self._batch_get([{PK: POST_REF_PK + i, SK: POST_REF_SK} for i in post_ids])
+        authors = {item[PK].removeprefix(POST_REF_PK): item["author_id"] for item in pointers}
+        keys = [post_key(authors[i], i) for i in post_ids if i in authors]
+        found = {item["id"]: post_from_item(item) for item in self._batch_get(keys)}
+        return [found[i] for i in post_ids if i in found]
+
     def _replayed(self, idempotency: Idempotency) -> Post | None:
         """The post a live key already made; None for a new (or expired) key."""
         item = self._get(idempotency_key(idempotency))
@@ -557,16 +606,18 @@ class DynamoStore:
             raise NotFound("Post not found.")  # made, then deleted
         return first
 
-    def _increment(self, key: dict[str, str], attribute: str, must_exist: bool = False):
-        """ADD 1 to a number attribute and return the new value (the item and
-        attribute are created at 1 unless `must_exist`; then None when the item
-        is missing). Retried while a transaction holds the item."""
+    def _increment(
+        self, key: dict[str, str], attribute: str, must_exist: bool = False, by: int = 1
+    ) -> int | None:
+        """ADD `by` to a number attribute and return the new value (the item and
+        attribute are created at `by` unless `must_exist`; then None when the
+        item is missing)."""
         update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": dump(key),
-            "UpdateExpression": "ADD #v :one",
+            "UpdateExpression": "ADD #v :by",
             "ExpressionAttributeNames": {"#v": attribute},
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ExpressionAttributeValues": {":by": {"N": str(by)}},
             "ReturnValues": "UPDATED_NEW",
         }
         if must_exist:
@@ -575,11 +626,16 @@ class DynamoStore:
             update["UpdateExpression"] += " SET #t = :t"
             update["ExpressionAttributeNames"]["#t"] = TYPE
             update["ExpressionAttributeValues"][":t"] = {"S": ItemType.COUNTER}
+        response = self._update(update)
+        return None if response is None else int(response["Attributes"][attribute]["N"])
+
+    def _update(self, update: dict[str, Any]) -> dict[str, Any] | None:
+        """One UpdateItem; None when its condition failed. Retried while a
+        transaction holds the item (botocore does not retry that)."""
         errors = self.client.exceptions
         for attempt in range(MAX_ATTEMPTS):
             try:
-                response = self.client.update_item(**update)
-                return int(response["Attributes"][attribute]["N"])
+                return self.client.update_item(**update)
             except errors.ConditionalCheckFailedException:
                 return None
             except errors.TransactionConflictException:
@@ -587,13 +643,6 @@ class DynamoStore:
                     raise
             _backoff(attempt)
         raise AssertionError("unreachable")
-
-    def _ensure_bucket(self, bucket: str) -> None:
-        """List the day in the explore directory (once per process: it never goes away)."""
-        if bucket not in self._known_buckets:
-            item = {PK: EXPLORE_DIRECTORY_PK, SK: bucket, TYPE: ItemType.EXPLORE_BUCKET}
-            self.client.put_item(TableName=self.table_name, Item=dump(item))
-            self._known_buckets.add(bucket)
 
     def get_post(self, post_id: str) -> Post | None:
         ref = self._get({PK: POST_REF_PK + post_id, SK: POST_REF_SK})
@@ -643,47 +692,27 @@ class DynamoStore:
         return self._post_page(items, limit, "posts")
 
     def explore(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Post]:
-        """Walk the non-empty days newest first, continuing inside the cursor's day."""
+        """Newest numbered posts first: GSI3 page by page, down from the
+        counter's page (or the cursor's), past pages emptied by deletes."""
         limit = clamp_limit(limit)
-        start = after = None
         if cursor:
-            fields = _decode_cursor(cursor, "explore", b=DAY_RE, k=ULID_RE)
-            start, after = fields["b"], fields["k"]
+            below = int(_decode_cursor(cursor, "explore", s=SEQ_RE)["s"])
+        else:
+            below = self.explore_seq() + 1
         items: list[dict] = []
-        for bucket in self._buckets(start):
-            condition, values = f"{GSI1PK} = :pk", {":pk": EXPLORE_PK + bucket}
-            if bucket == start:
-                condition += f" AND {GSI1SK} < :k"
-                values[":k"] = after
+        for page in range(explore_page(below - 1), 0, -1):
             items += self._query(
                 limit + 1 - len(items),
-                IndexName=GSI1,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=dump(values),
+                IndexName=GSI3,
+                KeyConditionExpression=f"{GSI3PK} = :pk AND {GSI3SK} < :below",
+                ExpressionAttributeValues=dump({":pk": f"{EXPLORE_SEQ_PK}{page}", ":below": below}),
             )
             if len(items) > limit:
                 break
-        more = len(items) > limit
         posts = [post_from_item(item) for item in items[:limit]]
-        next_cursor = None
-        if more:
-            day = items[limit - 1][GSI1PK].removeprefix(EXPLORE_PK)
-            next_cursor = _encode_cursor("explore", b=day, k=posts[-1].id)
+        more = len(items) > limit
+        next_cursor = _encode_cursor("explore", s=str(posts[-1].explore_seq)) if more else None
         return Page(posts, next_cursor)
-
-    def _buckets(self, start: str | None) -> Iterator[str]:
-        """Days that have posts, newest first, from `start` (inclusive) down."""
-        condition, values = f"{PK} = :pk", {":pk": EXPLORE_DIRECTORY_PK}
-        if start:
-            condition += f" AND {SK} <= :start"
-            values[":start"] = start
-        for item in self._query_all(
-            page_size=20,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=dump(values),
-            ConsistentRead=True,
-        ):
-            yield item[SK]
 
     def posts_by_seq(self, user_id: str, first: int, last: int) -> list[Post]:
         """One strongly consistent Query on LSI1 (the author's partition by seq)."""
@@ -700,22 +729,18 @@ class DynamoStore:
         return [post_from_item(item) for item in items]
 
     def explore_by_seq(self, first: int, last: int) -> list[Post]:
-        """One Query on GSI3 per block the range touches, newest block first
-        (a range of up to EXPLORE_SEQ_BLOCK numbers touches at most 2 blocks)."""
+        """One Query on GSI3 per explore page the range touches, newest first
+        (an archive page's range is one page: one Query)."""
         first = max(first, 1)
         if first > last:
             return []
         posts: list[Post] = []
-        for block in range(last // EXPLORE_SEQ_BLOCK, first // EXPLORE_SEQ_BLOCK - 1, -1):
+        for page in range(explore_page(last), explore_page(first) - 1, -1):
             items = self._query_all(
                 IndexName=GSI3,
                 KeyConditionExpression=f"{GSI3PK} = :pk AND {GSI3SK} BETWEEN :first AND :last",
                 ExpressionAttributeValues=dump(
-                    {
-                        ":pk": f"{EXPLORE_SEQ_PK}{block}",
-                        ":first": max(first, block * EXPLORE_SEQ_BLOCK),
-                        ":last": min(last, (block + 1) * EXPLORE_SEQ_BLOCK - 1),
-                    }
+                    {":pk": f"{EXPLORE_SEQ_PK}{page}", ":first": first, ":last": last}
                 ),
             )
             posts += (post_from_item(item) for item in items)

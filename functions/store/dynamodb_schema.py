@@ -6,24 +6,23 @@ the same table.
 
 Item layout (keys are strings, except LSI1SK and GSI3SK, which are numbers; `type`
 names the item kind, for the stream handler; GSI1, GSI3 and LSI1 project ALL
-attributes, GSI2 KEYS_ONLY; <day> is yyyy-mm-dd in UTC; <block> is
-explore_seq // EXPLORE_SEQ_BLOCK):
+attributes, GSI2 KEYS_ONLY; <page> is the explore archive page of the post's
+explore_seq, `explore_page`):
 
 | item            | PK                    | SK                   | index keys                      |
 | --------------- | --------------------- | -------------------- | ------------------------------- |
 | user            | `USER#<id>`           | `PROFILE`            | GSI2: `USERS` / `<id>`          |
 | username marker | `USERNAME#<key>`      | `USERNAME`           |                                 |
 | e-mail marker   | `EMAIL#<key>`         | `EMAIL`              |                                 |
-| post            | `USER#<author id>`    | `POST#<post id>`     | GSI1: `EXPLORE#<day>` / post id,|
-|                 |                       |                      | LSI1: seq (number),             |
-|                 |                       |                      | GSI3: `XSEQ#<block>` /          |
-|                 |                       |                      |       explore_seq (number)      |
+| post            | `USER#<author id>`    | `POST#<post id>`     | LSI1: seq (number),             |
+|                 |                       |                      | GSI3: `XSEQ#<page>` /           |
+|                 |                       |                      |       explore_seq (number),     |
+|                 |                       |                      |       once numbered             |
 | post pointer    | `POST#<post id>`      | `POST`               |                                 |
 | follow edge     | `USER#<follower>`     | `FOLLOWS#<followed>` | GSI1: `FOLLOWING#<follower>`,   |
 |                 |                       |                      | GSI2: `FOLLOWERS#<followed>`,   |
 |                 |                       |                      | both sorted by the edge id      |
 | timeline entry  | `TL#<reader id>`      | `<post id>`          |                                 |
-| explore bucket  | `EXPLORE_BUCKETS`     | `<day>`              |                                 |
 | explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
 | former username | `FORMER_NAMES`        | `<username key>`     |                                 |
 | idempotency key | `IDEM#<scope>#<key>`  | `IDEM`               | (TTL: a day)                    |
@@ -31,6 +30,10 @@ explore_seq // EXPLORE_SEQ_BLOCK):
 Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
 it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
 `explore_seq` (copied into its timeline entries, as every post field is).
+
+A post is written without `explore_seq` (and without GSI3 keys): the fan-out
+function numbers it off the request (`DynamoStore.number_posts`), which sets
+both. GSI1 holds only follow edges.
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from ulid import ULID
 
 from ..domain import (
     IDEMPOTENCY_TTL,
@@ -68,13 +70,14 @@ POST_SK = "POST#"  # + post id, in the author's partition
 POST_REF_PK, POST_REF_SK = "POST#", "POST"  # + post id: pointer to the author
 FOLLOWS_SK = "FOLLOWS#"  # + followed id, in the follower's partition
 TIMELINE_PK = "TL#"  # + user id; SK = post id
-EXPLORE_PK = "EXPLORE#"  # + day: GSI1 partition of the posts of that day
-EXPLORE_DIRECTORY_PK = "EXPLORE_BUCKETS"  # SK = day
 FOLLOWING_PK = "FOLLOWING#"  # + follower id: GSI1 partition of its edges
 FOLLOWERS_PK = "FOLLOWERS#"  # + followed id: GSI2 partition of its edges
 USERS_PK = "USERS"  # GSI2 partition of every user
-EXPLORE_SEQ_PK = "XSEQ#"  # + explore_seq // EXPLORE_SEQ_BLOCK: GSI3 partition
-EXPLORE_SEQ_BLOCK = 1000  # explore numbers per GSI3 partition (fixed once posts exist)
+EXPLORE_SEQ_PK = "XSEQ#"  # + explore_page(explore_seq): GSI3 partition
+# Explore numbers per GSI3 partition: one explore archive page
+# (sitegen.pages.POSTS_PER_PAGE), so a partition takes at most 25 writes,
+# ever. Fixed once posts exist (changing it means rewriting every GSI3PK).
+EXPLORE_SEQ_PAGE = 25
 COUNTER_PK, COUNTER_SK = "COUNTER#", "COUNTER"  # + counter name; its value is VALUE
 IDEMPOTENCY_PK, IDEMPOTENCY_SK = "IDEM#", "IDEM"  # + scope#key: a write's Idempotency-Key
 THROTTLE_PK = "THROTTLE#"  # + key: failed logins of an account or address (TTL item)
@@ -84,7 +87,6 @@ THROTTLE_SK = "THROTTLE"
 FORMER_NAMES_PK = "FORMER_NAMES"
 EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
 VALUE = "value"
-EXPLORE_BUCKET_FORMAT = "%Y-%m-%d"  # UTC day of the post id
 
 
 class ItemType:
@@ -95,7 +97,7 @@ class ItemType:
     POST_REF = "post_ref"
     EDGE = "edge"
     TIMELINE = "timeline"
-    EXPLORE_BUCKET = "explore_bucket"
+    EXPLORE_BUCKET = "explore_bucket"  # no longer written (explore reads GSI3)
     COUNTER = "counter"
     THROTTLE = "throttle"
     FORMER_NAME = "former_name"
@@ -174,14 +176,23 @@ def load(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-def explore_bucket(post_id: str) -> str:
-    """The UTC day a post id was made: its explore bucket (same order as the ids)."""
-    return ULID.from_str(post_id).datetime.strftime(EXPLORE_BUCKET_FORMAT)
+def explore_page(explore_seq: int) -> int:
+    """The explore archive page of a number (1-25: page 1); 0 for no number."""
+    return (explore_seq - 1) // EXPLORE_SEQ_PAGE + 1 if explore_seq > 0 else 0
 
 
 def explore_seq_partition(explore_seq: int) -> str:
-    """The GSI3 partition of a post: its block of EXPLORE_SEQ_BLOCK explore numbers."""
-    return f"{EXPLORE_SEQ_PK}{explore_seq // EXPLORE_SEQ_BLOCK}"
+    """The GSI3 partition of a numbered post: its explore page."""
+    return f"{EXPLORE_SEQ_PK}{explore_page(explore_seq)}"
+
+
+def explore_keys(explore_seq: int) -> dict[str, Any]:
+    """What numbering sets on a post item: its number and its GSI3 keys."""
+    return {
+        "explore_seq": explore_seq,
+        GSI3PK: explore_seq_partition(explore_seq),
+        GSI3SK: explore_seq,
+    }
 
 
 def counter_key(name: str) -> dict[str, str]:
@@ -316,17 +327,15 @@ def email_marker(user: User) -> dict[str, str]:
 
 
 def post_item(post: Post) -> dict[str, Any]:
-    """A numbered post in its author's partition, with its three index keys."""
-    return {
-        **post_key(post.author_id, post.id),
-        TYPE: ItemType.POST,
-        GSI1PK: EXPLORE_PK + explore_bucket(post.id),
-        GSI1SK: post.id,
-        LSI1SK: post.seq,
-        GSI3PK: explore_seq_partition(post.explore_seq),
-        GSI3SK: post.explore_seq,
-        **post_fields(post),
-    }
+    """A post in its author's partition, keyed in LSI1 by its seq. Without an
+    explore number (0) it has no `explore_seq` and no GSI3 keys: numbering
+    adds them (`explore_keys`), conditioned on `explore_seq` being absent."""
+    fields = post_fields(post)
+    del fields["explore_seq"]
+    item = {**post_key(post.author_id, post.id), TYPE: ItemType.POST, LSI1SK: post.seq, **fields}
+    if post.explore_seq:
+        item.update(explore_keys(post.explore_seq))
+    return item
 
 
 def post_ref_item(post: Post) -> dict[str, str]:
@@ -356,12 +365,13 @@ def timeline_key(reader_id: str, post_id: str) -> dict[str, str]:
 
 
 def timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]:
-    """A copy of a post in a reader's home feed."""
+    """A copy of a post in a reader's home feed (a post item not numbered yet
+    has no `explore_seq`: nor has its copy)."""
     fields = post_fields(post) if isinstance(post, Post) else post
     return {
         **timeline_key(reader_id, fields["id"]),
         TYPE: ItemType.TIMELINE,
-        **{name: fields[name] for name in POST_FIELD_NAMES},
+        **{name: fields[name] for name in POST_FIELD_NAMES if name in fields},
     }
 
 

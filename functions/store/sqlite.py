@@ -454,6 +454,11 @@ class SQLiteStore:
         row = row.fetchone()
         return _post(row) if row else None
 
+    def number_posts(self, post_ids: Iterable[str]) -> list[Post]:
+        """Nothing to do: `create_post` numbers each post in its transaction."""
+        posts = (self.get_post(post_id) for post_id in sorted(set(post_ids)))
+        return [post for post in posts if post is not None]
+
     def delete_post(self, post_id: str) -> Post | None:
         with self._tx() as db:
             row = db.execute(

@@ -34,9 +34,10 @@ CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 
 
 class Settled:
-    """A store whose home feeds are brought up to date after each write, as
-    the fan-out does off the request (`functions.timelines`): the contract is
-    what every adapter shows once that work is done."""
+    """A store whose home feeds are brought up to date, and whose new posts
+    are numbered for explore, after each write, as the fan-out does off the
+    request (`functions.timelines`): the contract is what every adapter shows
+    once that work is done."""
 
     def __init__(self, store):
         self._store = store
@@ -47,8 +48,8 @@ class Settled:
 
     def create_post(self, post):
         post = self._store.create_post(post)
-        self._fanout.start([PostCreated.of(post)])
-        return post
+        [numbered] = self._fanout.start([PostCreated.of(post)])
+        return post.replace(explore_seq=numbered.explore_seq)
 
     def delete_post(self, post_id):
         post = self._store.delete_post(post_id)
@@ -590,7 +591,7 @@ def test_a_reopened_store_is_the_same_data_through_its_own_connections(store):
     other = store.reopen()
     try:
         assert other is not store._store and other.get_user(ann.id) == store.get_user(ann.id)
-        post = make_post(other, ann, "written through the other handle")
+        post = make_post(Settled(other), ann, "written through the other handle")
         assert store.get_post(post.id) == post
         assert store.explore_seq() == other.explore_seq() == 1
     finally:
