@@ -20,7 +20,7 @@ from functions.store.dynamodb_schema import (
     dump,
     post_item,
 )
-from functions.timelines import Fanout, dumps, jobs_for, loads
+from functions.timelines import Fanout, dumps, handle_stream, jobs_for, loads
 from tests.dynamodb_items import add_followers, bulk_write, make_user
 
 
@@ -129,6 +129,22 @@ def test_the_fanout_numbers_a_batch_of_new_posts_before_its_jobs(store):
     assert fanout.start([PostCreated.of(p) for p in posts]) == events  # again: the same
     delivered = store.home_feed(fans[0]).items
     assert [p.explore_seq for p in delivered] == [3, 2, 1]  # the copies carry the numbers
+
+
+def test_a_batch_whose_numbering_fails_is_handed_back_whole(store, monkeypatch):
+    star = make_user(store, "star")
+    add_followers(store, star, 3)
+    post = store.create_post(Post.new(star.id, "hello", "<p>hello</p>", "en"))
+    images = {"SequenceNumber": "7", "NewImage": dump(post_item(post))}
+    records = [{"eventID": "7", "eventName": "INSERT", "dynamodb": images}]
+
+    def unavailable(post_ids):
+        raise OSError("DynamoDB is unavailable")
+
+    monkeypatch.setattr(store, "number_posts", unavailable)
+    answer = handle_stream({"Records": records}, Fanout(store))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+    assert feeds_holding(store, post.id) == 1  # no job started: the retry does them
 
 
 def test_the_jobs_of_changes():
