@@ -306,7 +306,9 @@ class Stack:
         request.cloudfront_requests += 1
         request.bytes_out += sent_bytes((response.get("body") or "").encode())
         records = self.stream.new_records()
-        parts = {"api": request, "fanout": self.fan_out(records), "render": self.render(records)}
+        fanout = self.fan_out(records)
+        records += self.stream.new_records()  # the fan-out's: new posts numbered, feeds
+        parts = {"api": request, "fanout": fanout, "render": self.render(records)}
         return parts, response
 
     def fan_out(self, records: list[dict]) -> Usage:
@@ -411,7 +413,7 @@ def measure_posts(stack: Stack, store: DynamoStore, samples: Samples, password_h
         author = make_user(store, f"author{followers}", password_hash)
         add_followers(store, author, followers)
         _, cookie = stack.log_in(author)
-        if not followers:  # warms the functions up, and makes the day's first post
+        if not followers:  # warms the functions up
             stack.act(api_event("POST", "/api/posts", {"body": "warm"}, cookie))
         for n in range(reps):
             body = {"body": f"Post number {n}, *counted*."}
@@ -448,6 +450,14 @@ def measure_reader(stack: Stack, store: DynamoStore, samples: Samples, password_
         store.update_user(reader.id, {"last_seen": utcnow() - timedelta(hours=1)})
         for action, path in reads.items():
             samples.add(action, stack.act(api_event("GET", path, cookie=cookie))[0])
+
+
+def number_seeded_posts(store: DynamoStore, users: list[User]) -> None:
+    """What the fan-out function does with the seed's stream records: the
+    posts numbered for explore, in id (time) order, 100 a batch."""
+    ids = sorted(p.id for u in users for p in store.posts_by_seq(u.id, 1, u.post_seq))
+    for start in range(0, len(ids), 100):
+        store.number_posts(ids[start : start + 100])
 
 
 def seeded_users(store: DynamoStore) -> list[User]:
@@ -621,6 +631,7 @@ def measure(functions: dict[str, dict]) -> tuple[dict[str, Parts], Site]:
         store.create_table()
         seed(store, SEED_USERS, SEED_POSTS, progress=False)
         users = seeded_users(store)
+        number_seeded_posts(store, users)
         phase(f"seeded {SEED_USERS} users, {SEED_POSTS:,} posts", started)
         os.environ.update(lambda_environment(store, endpoint))
         stack = Stack(store, os.environ["FANOUT_QUEUE_URL"], functions)
