@@ -43,6 +43,18 @@ def dynamo_store(request, tmp_path):
     return make_store("dynamodb", request, tmp_path)
 
 
+@pytest.fixture
+def dynamo_app(dynamo_store, monkeypatch):
+    """The use cases on `dynamo_store` (what the API function does), with a
+    cheap password hash: for tests of what the stream's functions do with
+    the writes."""
+    from functions import auth
+    from functions.services import Microblog
+
+    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
+    return Microblog(dynamo_store, auth.Tokens("k" * 48))
+
+
 @pytest.fixture(params=STORES)
 def store(request, tmp_path):
     """A fresh, empty store; every contract test runs once per adapter."""

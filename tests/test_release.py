@@ -17,8 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions import auth, handlers
-from functions.services import Microblog
+from functions import handlers
 from functions.sitegen.builder import SiteBuilder
 from tests import stepfunctions
 from tests.cloudfront import create_distribution
@@ -100,9 +99,8 @@ def aws(dynamo_store, monkeypatch):
 
 
 @pytest.fixture
-def app(dynamo_store, monkeypatch):
-    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
-    return Microblog(dynamo_store, auth.Tokens("k" * 48))
+def app(dynamo_app):
+    return dynamo_app
 
 
 def definition() -> dict:

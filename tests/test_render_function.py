@@ -12,8 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions import auth, handlers, timelines
-from functions.services import Microblog
+from functions import handlers, timelines
 from functions.sitegen.s3 import CACHE_FRESH, CACHE_STABLE, FEED_CONTENT_TYPE
 from tests.cloudfront import create_distribution
 from tests.streams import StreamReader, lambda_event
@@ -48,10 +47,9 @@ def s3(table, monkeypatch):
 
 
 @pytest.fixture
-def app(table, monkeypatch):
+def app(dynamo_app):
     """The use cases on the same table (what the API function does)."""
-    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
-    return Microblog(table, auth.Tokens("k" * 48))
+    return dynamo_app
 
 
 class AfterFanout(StreamReader):
