@@ -6,6 +6,7 @@
     python build.py serve [--host --port]   build, then serve site/ and /api on one origin
     python build.py seed --users N --posts M   deterministic demo data, through the store
     python build.py publish [--bucket B] [--distribution D]   full build straight to S3
+    python build.py repair   number posts a failed fan-out left out of explore (DynamoDB)
 
 Settings come from the environment, read once (see README and
 functions/config.py): STORE, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR,
@@ -100,6 +101,26 @@ def seed(args: argparse.Namespace) -> int:
     if stats.demo_user:
         print(f"Log in as {stats.demo_user}, password {DEMO_PASSWORD} (every demo user's).")
     print(f"Now `{python_command()} build.py serve` builds the site and serves it.")
+    return 0
+
+
+def repair(args: argparse.Namespace) -> int:
+    """Number the posts a failed fan-out left without an explore number, and
+    fill their followers' home feeds (what the fan-out would have done)."""
+    from functions.domain import PostCreated
+    from functions.timelines import Fanout
+    from functions.wiring import open_store
+
+    settings = Settings.from_env()
+    store = open_store(settings)
+    posts = list(store.unnumbered_posts())
+    events = Fanout(store).start([PostCreated.of(post) for post in posts])
+    numbered = sum(1 for event in events if event.explore_seq)
+    print(f"Repaired {numbered} of {len(posts)} posts left unnumbered ({settings.store}).")
+    if numbered and settings.dynamodb_endpoint:  # no stream consumer locally
+        print(f"Now `{python_command()} build.py build` puts them on explore's pages.")
+    elif numbered:
+        print("Their pages follow from the table's stream (the render function).")
     return 0
 
 
@@ -228,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     seed_cmd.add_argument("--posts", type=count(0), default=5000, help="posts to create (5000)")
     seed_cmd.add_argument("--seed", type=int, default=1, help="random seed: same seed, same data")
     seed_cmd.set_defaults(run=seed)
+
+    repair_cmd = commands.add_parser(
+        "repair",
+        help="number the posts a failed fan-out left out of explore, and fill their feeds"
+        " (DynamoDB: reads the whole table)",
+    )
+    repair_cmd.set_defaults(run=repair)
 
     publish_cmd = commands.add_parser("publish", help="full build straight to S3 (and CloudFront)")
     publish_cmd.add_argument("--bucket", help="the site's S3 bucket (SITE_BUCKET)")

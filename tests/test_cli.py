@@ -18,7 +18,7 @@ from functions.store.sqlite import SQLiteStore
 from tests.server import ROOT, serving
 
 
-@pytest.mark.parametrize("command", ["build", "serve", "seed", "publish"])
+@pytest.mark.parametrize("command", ["build", "serve", "seed", "publish", "repair"])
 def test_every_command_has_help(command):
     result = subprocess.run(
         [sys.executable, "build.py", command, "--help"], cwd=ROOT, capture_output=True, text=True
@@ -128,3 +128,36 @@ def test_serve_shows_the_build_then_its_address_when_ready(settings, tmp_path):
     building = output.index(f"Building {settings.site_dir} (store: sqlite)")
     built = output.index(f"Built {settings.site_dir}: ")
     assert building < built < output.index(f"Microblog is ready on {base}/")
+
+
+def test_repair_numbers_the_posts_a_failed_fanout_left_and_fills_their_feeds(
+    settings, dynamo_store, monkeypatch, capsys
+):
+    """On DynamoDB the fan-out numbers new posts for explore; a batch that
+    failed for good leaves them unnumbered, out of explore and of the feeds."""
+    from functions.domain import User
+
+    monkeypatch.setenv("STORE", "dynamodb")
+    monkeypatch.setenv("TABLE_NAME", dynamo_store.table_name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamo_store.client.meta.endpoint_url)
+    ann, bob = (User.new(n, f"{n}@example.com", "plain$x") for n in ("ann", "bob"))
+    for user in (ann, bob):
+        dynamo_store.create_user(user)
+    dynamo_store.follow(bob.id, ann.id)
+    posts = [dynamo_store.create_post(new_post(ann.id, f"Lost {n}", "en")) for n in range(3)]
+    assert [p.explore_seq for p in posts] == [0, 0, 0]  # as the request leaves them
+    assert len(list(dynamo_store.unnumbered_posts())) == 3
+
+    assert build.main(["repair"]) == 0
+    assert "Repaired 3 of 3 posts" in capsys.readouterr().out
+    assert list(dynamo_store.unnumbered_posts()) == []
+    assert [p.body for p in dynamo_store.explore().items] == ["Lost 2", "Lost 1", "Lost 0"]
+    assert len(dynamo_store.home_feed(bob.id).items) == 3
+    assert build.main(["repair"]) == 0  # nothing left: nothing done twice
+    assert "Repaired 0 of 0 posts" in capsys.readouterr().out
+    assert dynamo_store.explore_seq() == 3
+
+
+def test_repair_has_nothing_to_do_on_sqlite(settings, capsys):
+    assert build.main(["repair"]) == 0
+    assert "Repaired 0 of 0 posts left unnumbered (sqlite)" in capsys.readouterr().out

@@ -400,14 +400,17 @@ IAM_ACTIONS = {
         "comprehend:DetectDominantLanguage",  # Translate calls it for source "auto"
     },
 }
-DYNAMODB_READS = {"get_item", "batch_get_item", "query", "scan", "transact_get_items"}
-# Table administration: DynamoDB Local only (the template owns the real table).
+DYNAMODB_READS = {"get_item", "batch_get_item", "query", "transact_get_items"}
+# Table administration (DynamoDB Local only: the template owns the real table),
+# and `build.py repair`'s Scan (an operator's, with their own credentials): no
+# function calls them, so no role allows them.
 DYNAMODB_ADMIN = {
     "create_table",
     "delete_table",
     "describe_table",
     "update_time_to_live",
     "describe_time_to_live",
+    "scan",
 }
 
 

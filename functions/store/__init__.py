@@ -6,7 +6,7 @@ Both pass the same contract suite in `tests/contract/`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -123,6 +123,12 @@ class Store(Protocol):
         numbers, densely and in id order; a post already numbered keeps its
         number (a batch delivered again numbers nothing twice), a missing post
         is skipped. Returns the existing posts, numbered, in id order."""
+        ...
+
+    def unnumbered_posts(self) -> Iterator[Post]:
+        """Posts that have no explore number yet, however long they waited:
+        for a repair after the numbering failed for good (it may read the
+        whole store)."""
         ...
 
     def get_post(self, post_id: str) -> Post | None: ...

@@ -569,6 +569,19 @@ class DynamoStore:
             # stays unused, a hole: that archive page holds one post fewer.
         return numbered
 
+    def unnumbered_posts(self) -> Iterator[Post]:
+        """The posts the fan-out has not numbered (a stream batch that failed
+        for good, in its dead-letter queue): one Scan of the whole table, for
+        `build.py repair` only, never on a request path."""
+        scan = self.client.get_paginator("scan").paginate(
+            TableName=self.table_name,
+            FilterExpression="#t = :post AND attribute_not_exists(explore_seq)",
+            ExpressionAttributeNames={"#t": TYPE},
+            ExpressionAttributeValues=dump({":post": ItemType.POST}),
+        )
+        for page in scan:
+            yield from (post_from_item(load(item)) for item in page["Items"])
+
     def _set_explore_seq(self, post: Post, explore_seq: int) -> bool:
         """Set a post's explore number and GSI3 keys, unless it is gone or numbered."""
         keys = explore_keys(explore_seq)

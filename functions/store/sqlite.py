@@ -454,6 +454,10 @@ class SQLiteStore:
         row = row.fetchone()
         return _post(row) if row else None
 
+    def unnumbered_posts(self) -> Iterator[Post]:
+        """None: `create_post` numbers each post in its transaction."""
+        return iter(())
+
     def number_posts(self, post_ids: Iterable[str]) -> list[Post]:
         """Nothing to do: `create_post` numbers each post in its transaction."""
         posts = (self.get_post(post_id) for post_id in sorted(set(post_ids)))

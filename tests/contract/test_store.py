@@ -596,3 +596,11 @@ def test_a_reopened_store_is_the_same_data_through_its_own_connections(store):
         assert store.explore_seq() == other.explore_seq() == 1
     finally:
         other.close()
+
+
+def test_once_settled_no_post_is_left_unnumbered(store):
+    """What `build.py repair` looks for: posts the numbering never reached."""
+    ann = make_user(store, "ann")
+    make_post(store, ann, "one")
+    make_post(store, ann, "two")
+    assert list(store.unnumbered_posts()) == []
