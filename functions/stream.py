@@ -7,7 +7,7 @@ and this module turns each record back into the same events
 one mapping (`sitegen.pages.pages_for`) serves both transports.
 
 Pure: no I/O, no clients. Records of items that touch no page (uniqueness
-markers, timeline copies, counters, throttle rows, the explore directory) and
+markers, timeline copies, counters, throttle rows, idempotency keys) and
 user changes that pages do not show (counters, password, token version) give
 no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
 most of them away; this is the rule, the filters are the saving.
@@ -129,7 +129,7 @@ def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) ->
         if name == REMOVE:
             return Change([Unfollowed(old["follower_id"], old["followed_id"])])
         return Change()
-    return Change()  # markers, timeline copies, counters, throttle rows, directory
+    return Change()  # markers, timeline copies, counters, throttle rows, keys
 
 
 def _numbered(new: dict, old: dict) -> bool:

@@ -97,7 +97,6 @@ class ItemType:
     POST_REF = "post_ref"
     EDGE = "edge"
     TIMELINE = "timeline"
-    EXPLORE_BUCKET = "explore_bucket"  # no longer written (explore reads GSI3)
     COUNTER = "counter"
     THROTTLE = "throttle"
     FORMER_NAME = "former_name"
@@ -379,7 +378,7 @@ def timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]
 
 PAGE_ITEM_TYPES = (ItemType.USER, ItemType.POST, ItemType.EDGE)
 """The item kinds whose changes can touch a page; every other kind (markers,
-timeline copies, counters, throttle rows, the explore directory) touches none."""
+timeline copies, counters, throttle rows, idempotency keys) touches none."""
 
 STREAM_FILTERS: list[dict[str, Any]] = [
     {"dynamodb": {"NewImage": {TYPE: {"S": list(PAGE_ITEM_TYPES)}}}},
