@@ -1,7 +1,5 @@
 """Dependencies shared by the routers: the use cases and the current user."""
 
-from __future__ import annotations
-
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Query, Request

@@ -1,7 +1,5 @@
 """The home feed and explore, as API collections (the browser's Home page uses the feed)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter
 
 from ... import urls

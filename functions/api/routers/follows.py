@@ -1,7 +1,5 @@
 """Follow and unfollow (the tutorial's `main.follow` / `main.unfollow`)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Response
 
 from ..deps import App, CurrentUser

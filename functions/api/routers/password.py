@@ -1,8 +1,6 @@
 """Forgotten passwords: a reset link by mail, then a new password (the tutorial's
 `reset_password_request` and `reset_password`)."""
 
-from __future__ import annotations
-
 import time
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response

@@ -1,7 +1,5 @@
 """Posts: write and read one."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response

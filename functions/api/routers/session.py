@@ -1,7 +1,5 @@
 """Browser sessions: log in, log out, who am I (the tutorial's `auth` blueprint)."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response

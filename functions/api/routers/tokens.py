@@ -1,7 +1,5 @@
 """API tokens for programs (the tutorial's `api/tokens.py`): HTTP Basic in, Bearer out."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response

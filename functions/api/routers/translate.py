@@ -1,7 +1,5 @@
 """Ajax translation of a post (the tutorial's `/translate`)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException

@@ -1,7 +1,5 @@
 """Users: register, read, list, followers and followed, edit (the tutorial's `api/users.py`)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Request, Response
 
 from ... import urls
