@@ -13,6 +13,8 @@ Each run is a fresh Python process, as a Lambda cold start is:
   event. Secrets Manager answers through botocore's Stubber, so no network.
 - floor: a process that imports fastapi, mangum and boto3, creates a
   DynamoDB client, a FastAPI app and Mangum: what any such function pays.
+  With the same path as the function (the task root first, as /var/task
+  is on Lambda), so that both look for each module in the same places.
 
 Each process says when it is ready (a line on its standard output, with
 its CPU seconds so far): the figure is the time from its spawn to that
@@ -196,7 +198,7 @@ def main() -> int:
         env["LAMBDA_TASK_ROOT"] = str(task)
         commands = {
             "api": (API, [task, *deps]),
-            "floor": (FLOOR, deps),
+            "floor": (FLOOR, [task, *deps]),  # the same path: on Lambda /var/task comes first
         }
         for code, path in commands.values():  # warm-up: disk cache, .pyc
             run(code, path, env, task)
