@@ -44,14 +44,26 @@ def dynamo_store(request, tmp_path):
 
 
 @pytest.fixture
-def dynamo_app(dynamo_store, monkeypatch):
-    """The use cases on `dynamo_store` (what the API function does), with a
-    cheap password hash: for tests of what the stream's functions do with
-    the writes."""
+def cheap_hash(monkeypatch):
+    """A fast stand-in for scrypt, for tests that register by the dozen (what
+    they test is elsewhere: races, faults, the stream)."""
+    from functions import auth
+
+    monkeypatch.setattr(auth, "hash_password", lambda password: f"plain:{password}")
+    monkeypatch.setattr(
+        auth,
+        "check_password",
+        lambda user, password: user is not None and user.password_hash == f"plain:{password}",
+    )
+
+
+@pytest.fixture
+def dynamo_app(dynamo_store, cheap_hash):
+    """The use cases on `dynamo_store` (what the API function does): for
+    tests of what the stream's functions do with the writes."""
     from functions import auth
     from functions.services import Microblog
 
-    monkeypatch.setattr(auth, "hash_password", lambda password: "plain$" + password)
     return Microblog(dynamo_store, auth.Tokens("k" * 48))
 
 

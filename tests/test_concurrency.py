@@ -26,17 +26,6 @@ def app(store) -> Microblog:
     return Microblog(store, auth.Tokens("k" * 32), on_change=Fanout(store).start)
 
 
-@pytest.fixture
-def cheap_hash(monkeypatch):
-    """Registrations by the dozen: a fast hash (the race is in the store)."""
-    monkeypatch.setattr(auth, "hash_password", lambda password: f"plain:{password}")
-    monkeypatch.setattr(
-        auth,
-        "check_password",
-        lambda user, password: user is not None and user.password_hash == f"plain:{password}",
-    )
-
-
 def race(n: int, act: Callable[[int], object]) -> list:
     """`act(0..n-1)` in n threads released together; each result or exception."""
     barrier = threading.Barrier(n)

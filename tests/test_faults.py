@@ -100,16 +100,6 @@ def faulty(store, monkeypatch) -> Fault:
     return fault
 
 
-@pytest.fixture
-def cheap_hash(monkeypatch):
-    monkeypatch.setattr(auth, "hash_password", lambda password: f"plain:{password}")
-    monkeypatch.setattr(
-        auth,
-        "check_password",
-        lambda user, password: user is not None and user.password_hash == f"plain:{password}",
-    )
-
-
 def walk(fetch) -> list:
     items, cursor = [], None
     while True:
