@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from functions.seed import DEMO_PASSWORD  # noqa: E402
+from tests.server import port_of, serving  # noqa: E402
 
 LOGIN_RUNS = 10  # password hashing is slow on purpose (scrypt): fewer runs
 
@@ -78,47 +77,21 @@ def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="microblog-bench-api-", dir=base))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def serving(env: dict[str, str], log: Path, timeout: float = 120) -> Iterator[int]:
-    """`build.py serve` on a free port until it answers; stopped after."""
-    port = free_port()
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "build.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+def seeded_stack(users: int, posts: int) -> Iterator[int]:
+    """Seed `users` / `posts` into SQLite in a scratch folder, then run
+    `build.py serve` on it (tests/server.py's `serving`); yield its port."""
+    folder = scratch()
+    env = {"VAR_DIR": str(folder / "var"), "SITE_DIR": str(folder / "site"), "STORE": "sqlite"}
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/api/me")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.2)
-        yield port
+        subprocess.run(
+            [sys.executable, "build.py", "seed", "--users", str(users), "--posts", str(posts)],
+            cwd=ROOT, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        with serving(env, folder / "serve.log", timeout=120) as base:
+            yield port_of(base)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def timed(calls: dict[str, Callable[[int], object]], runs: int) -> dict[str, list[float]]:
@@ -185,32 +158,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="requests per API call (200)")
     args = parser.parse_args()
 
-    folder = scratch()
-    env = {
-        **os.environ,
-        "VAR_DIR": str(folder / "var"),
-        "SITE_DIR": str(folder / "site"),
-        "STORE": "sqlite",
-    }
-    try:
-        subprocess.run(
-            [sys.executable, "build.py", "seed", "--users", str(args.users), "--posts",
-             str(args.posts)],
-            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        with serving(env, folder / "serve.log") as port:
-            http = Client(port)
-            me, other = http.json("/api/users?per_page=2")["items"]
-            login = {"username": me["username"], "password": DEMO_PASSWORD}
-            http.call("POST", "/api/session", login)
-            print(
-                f"{args.users:,} users / {args.posts:,} posts, SQLite, {args.runs} sequential "
-                f"requests each over one keep-alive connection to `build.py serve` "
-                f"(load average {os.getloadavg()[0]:.1f})\n"
-            )
-            report(scenarios(http, me, other, args.runs))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with seeded_stack(args.users, args.posts) as port:
+        http = Client(port)
+        me, other = http.json("/api/users?per_page=2")["items"]
+        login = {"username": me["username"], "password": DEMO_PASSWORD}
+        http.call("POST", "/api/session", login)
+        print(
+            f"{args.users:,} users / {args.posts:,} posts, SQLite, {args.runs} sequential "
+            f"requests each over one keep-alive connection to `build.py serve` "
+            f"(load average {os.getloadavg()[0]:.1f})\n"
+        )
+        report(scenarios(http, me, other, args.runs))
     return 0
 
 

@@ -26,8 +26,6 @@ import http.client
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -37,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import scratch, serving  # noqa: E402
+from bench.api import seeded_stack  # noqa: E402
 from functions.seed import DEMO_PASSWORD  # noqa: E402
 
 # What a visitor does, by weight: mostly reading pages.
@@ -177,41 +175,26 @@ def main() -> int:
     if args.users < args.workers + 1:
         parser.error("--users must exceed --workers: each worker is a user, and follows others")
 
-    folder = scratch()
-    env = {
-        **os.environ,
-        "VAR_DIR": str(folder / "var"),
-        "SITE_DIR": str(folder / "site"),
-        "STORE": "sqlite",
-    }
-    try:
-        subprocess.run(
-            [sys.executable, "build.py", "seed", "--users", str(args.users), "--posts",
-             str(args.posts)],
-            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        with serving(env, folder / "serve.log") as port:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", f"/api/users?per_page={args.workers + 1}")
-            users = json.loads(conn.getresponse().read())["items"]
-            conn.close()
-            print(
-                f"{args.users} users / {args.posts} posts, SQLite, `build.py serve` on "
-                f"127.0.0.1, {args.workers} concurrent users, {os.cpu_count()} CPUs "
-                f"(load average {os.getloadavg()[0]:.1f})"
-            )
-            workers = users[: args.workers]
-            base = report(
-                "baseline, static profile pages only",
-                *run(port, workers, min(5.0, args.seconds), {"page view": 1}, seed=1),
-            )
-            mixed = report(
-                "mixed: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX.items()),
-                *run(port, workers, args.seconds, MIX, seed=2),
-            )
-            print(f"\nmixed p50 / baseline p50: {mixed / base:.1f}x")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with seeded_stack(args.users, args.posts) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", f"/api/users?per_page={args.workers + 1}")
+        users = json.loads(conn.getresponse().read())["items"]
+        conn.close()
+        print(
+            f"{args.users} users / {args.posts} posts, SQLite, `build.py serve` on "
+            f"127.0.0.1, {args.workers} concurrent users, {os.cpu_count()} CPUs "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
+        workers = users[: args.workers]
+        base = report(
+            "baseline, static profile pages only",
+            *run(port, workers, min(5.0, args.seconds), {"page view": 1}, seed=1),
+        )
+        mixed = report(
+            "mixed: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX.items()),
+            *run(port, workers, args.seconds, MIX, seed=2),
+        )
+        print(f"\nmixed p50 / baseline p50: {mixed / base:.1f}x")
     return 0
 
 

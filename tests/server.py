@@ -1,7 +1,10 @@
-"""Start `python build.py serve` as a real process on 127.0.0.1, for end-to-end tests."""
+"""Start `python build.py serve` as a real process on 127.0.0.1, for end-to-end
+tests and the benchmarks (standard library only: bench/ runs on the first
+README command's .venv, without the test tools)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -11,8 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +72,7 @@ def _wait_until_ready(proc: subprocess.Popen, log: Path, start: int, ready: str,
     while True:
         output = _text(log, start)
         if ready in output:
-            httpx.get(ready.removeprefix(READY) + "api/me", timeout=5)  # it answers, too
+            _answers(port_of(ready))  # it answers, too
             return True
         if proc.poll() is not None:
             if proc.returncode == 1 and PORT_TAKEN in output:
@@ -79,6 +81,20 @@ def _wait_until_ready(proc: subprocess.Popen, log: Path, start: int, ready: str,
         if time.monotonic() > deadline:
             raise RuntimeError(f"serve did not start:\n{output}")
         time.sleep(0.1)
+
+
+def port_of(url: str) -> int:
+    """The port of `http://127.0.0.1:<port>/...`."""
+    return urlsplit(url.removeprefix(READY)).port
+
+
+def _answers(port: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/api/me")
+        conn.getresponse().read()
+    finally:
+        conn.close()
 
 
 def _stop(proc: subprocess.Popen) -> None:
