@@ -90,17 +90,24 @@ def fanout(event: dict, context: object) -> dict:
 
 
 @cache
+def _build_settings() -> Settings:
+    """The build function's settings, read once per container."""
+    return Settings.from_env().check_lambda("build")
+
+
+@cache
 def _build_parts():
-    """The build function's settings, site build and S3 client (its bucket
-    holds the shards' lists)."""
+    """The build function's site build, and the S3 client of its bucket (the
+    shards' lists): made on the first step that needs them, not for
+    CloudFormation's request."""
     import boto3
 
     from .sitegen.builder import SiteBuilder
     from .wiring import make_renderer, open_store, s3_publisher
 
-    settings = Settings.from_env().check_lambda("build")
+    settings = _build_settings()
     builder = SiteBuilder(open_store(settings), make_renderer(settings), s3_publisher(settings))
-    return settings, builder, boto3.client("s3")
+    return builder, boto3.client("s3")
 
 
 def build(event: dict, context: object) -> dict | None:
@@ -110,7 +117,7 @@ def build(event: dict, context: object) -> dict | None:
 
     from .release import Manifests, handle
 
-    settings = Settings.from_env().check_lambda("build")
+    settings = _build_settings()
 
     def start_execution(payload: dict) -> None:
         boto3.client("stepfunctions").start_execution(
@@ -119,8 +126,8 @@ def build(event: dict, context: object) -> dict | None:
 
     return handle(
         event,
-        builder=lambda: _build_parts()[1],
-        manifests=lambda: Manifests(settings.build_bucket, _build_parts()[2]),
+        builder=lambda: _build_parts()[0],
+        manifests=lambda: Manifests(settings.build_bucket, _build_parts()[1]),
         shards=settings.build_shards,
         start_execution=start_execution,
     )

@@ -94,8 +94,10 @@ def aws(dynamo_store, monkeypatch):
         }.items():
             monkeypatch.setenv(name, value)
         handlers._build_parts.cache_clear()
+        handlers._build_settings.cache_clear()
         yield s3
     handlers._build_parts.cache_clear()
+    handlers._build_settings.cache_clear()
 
 
 @pytest.fixture
