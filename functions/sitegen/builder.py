@@ -130,9 +130,12 @@ class MassDeletion(RuntimeError):
     refused, nothing removed, unless the build is told it is meant."""
 
 
+def _is_temporary(path: str) -> bool:
+    return path.rpartition("/")[2].startswith(TEMPORARY_PREFIX)
+
+
 def _is_page(path: str) -> bool:
-    name = path.rpartition("/")[2]
-    return not (path in KEEP or path.startswith(KEEP_PREFIX) or name.startswith(TEMPORARY_PREFIX))
+    return not (path in KEEP or path.startswith(KEEP_PREFIX) or _is_temporary(path))
 
 
 def _refuse_an_empty_store(store: Store, existing: set[str]) -> None:
@@ -219,7 +222,9 @@ class SiteBuilder:
     def _remove_the_rest(self, before: set[str], stats: Stats, allow_mass_delete: bool) -> None:
         """Remove what was there `before` but is not in `stats.published`."""
         doomed = sorted(before - set(stats.published) - KEEP)
-        doomed = [p for p in doomed if not p.startswith(KEEP_PREFIX) or not _is_page(p)]
+        # Old assets stay (cached pages still name them); a killed build's
+        # half-written files go, wherever they are.
+        doomed = [p for p in doomed if not p.startswith(KEEP_PREFIX) or _is_temporary(p)]
         if not allow_mass_delete:
             _refuse_mass_deletion(doomed, before)
         for path in doomed:

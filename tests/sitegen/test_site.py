@@ -226,6 +226,21 @@ def test_the_full_build_removes_pages_that_no_longer_exist(settings, store, buil
     assert (settings.site_dir / "README.md").exists()
 
 
+def test_the_full_build_keeps_old_assets_but_not_a_killed_writes_leftovers(
+    settings, store, builder
+):
+    """Pages cached in browsers and at the edge still name last release's
+    hashed assets: they stay. A half-written file under static/ does not."""
+    builder.build_all()
+    static = settings.site_dir / "static"
+    old = static / "style.0123456789.css"
+    old.write_text("body {}")
+    leftover = static / ".tmp-style.abcdef.css"
+    leftover.write_text("bod")
+    stats = builder.build_all()
+    assert old.exists() and not leftover.exists() and stats.removed == 1
+
+
 # ------------------------------------------------------------ the local publisher
 
 
