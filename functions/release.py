@@ -8,13 +8,13 @@ ReleaseStateMachine) and returns. The state machine then:
 1. pauses the render function's stream mapping, so no stream batch renders
    a page while the shards do (the records wait in the stream);
 2. `plan`: checks the store (a wrong, empty table must not unpublish the
-   site) and lists the shards, 1..BUILD_SHARDS;
+   site), publishes the assets (before any page that names them) and lists
+   the shards, 1..BUILD_SHARDS;
 3. a Distributed Map runs `shard` for each, in parallel: each renders its
    share of the pages to the site's bucket (`SiteBuilder.build_shard`) and
    writes the list of the pages it published, and of those it changed, to the
    build bucket;
-4. `finish`: the assets, the removal of what no shard published, one
-   CloudFront flush;
+4. `finish`: the removal of what no shard published, one CloudFront flush;
 5. resumes the stream mapping (the waiting records render on top), and
 6. `answer`s CloudFormation: SUCCESS, or FAILED with the reason. Every
    failure path resumes the stream and answers, so a stack update never
@@ -65,8 +65,8 @@ def on_release(request: dict[str, Any], start_execution: Callable[[dict], object
 
 
 def plan(builder: SiteBuilder, shards: int) -> dict[str, Any]:
-    """Check the store, then the shards for the Map to run."""
-    builder.check_store()
+    """Check the store and publish the assets, then the shards for the Map to run."""
+    builder.prepare()
     return {"shards": [{"index": i, "count": shards} for i in range(1, shards + 1)]}
 
 
@@ -91,7 +91,7 @@ def shard(event: dict[str, Any], builder: SiteBuilder, manifests: Manifests) -> 
 
 
 def finish(event: dict[str, Any], builder: SiteBuilder, manifests: Manifests) -> dict[str, Any]:
-    """The assets, the pages no shard published removed, one flush."""
+    """The pages no shard published removed, one flush."""
     release, count = event["release"], event["count"]
     shards = [Shard(i, count) for i in range(1, count + 1)]
     published = (p for s in shards for p in manifests.get(release, s, "published"))

@@ -229,3 +229,20 @@ def test_a_release_that_cannot_start_is_answered_failed(aws, cloudformation, mon
 def test_an_unknown_step_is_an_error_not_a_silent_success(aws):
     with pytest.raises(ValueError, match="not a release step"):
         handlers.build({"step": "dance"}, None)
+
+
+def test_the_assets_are_up_before_any_shard_writes_a_page_naming_them(
+    aws, app, cloudformation, monkeypatch
+):
+    url, _answers = cloudformation
+    app.register("ann", "ann@example.com", "secret-password")
+    build_shard, seen = SiteBuilder.build_shard, []
+
+    def watched(self, shard, *args, **kwargs):
+        seen.append(any(key.startswith("static/style.") for key in keys(aws, SITE)))
+        return build_shard(self, shard, *args, **kwargs)
+
+    monkeypatch.setattr(SiteBuilder, "build_shard", watched)
+    handlers.build(release_request(url), None)
+    Release().run_started_execution()
+    assert seen == [True] * SHARDS

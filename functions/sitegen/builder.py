@@ -197,23 +197,24 @@ class SiteBuilder:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def check_store(self) -> None:
-        """Before shards run apart (the release's Map): MassDeletion when the
-        store has no user but the site has user pages (a wrong table)."""
+    def prepare(self) -> Stats:
+        """Before shards run apart (the release's Map), what `build_all` does
+        before its shards: MassDeletion when the store has no user but the
+        site has user pages (a wrong table); then the assets, so that no page
+        a shard writes names an asset not there yet."""
         _refuse_an_empty_store(self.store, self.publisher.existing())
+        return publish_outputs(self.renderer.asset_outputs(), self.publisher)
 
     def finish(
         self, published: Iterable[str], changed: Iterable[str], allow_mass_delete: bool = False
     ) -> Stats:
-        """After every shard ran apart: the assets, the removal of the pages no
-        shard `published`, and one flush for all the shards' `changed` paths.
+        """After every shard ran apart: the removal of the pages no shard
+        `published`, and one flush for all the shards' `changed` paths.
         Holds the site's paths in memory (about 100 bytes a page)."""
         started = time.perf_counter()
         with self._lock:
             before = self.publisher.existing()
-            stats = publish_outputs(self.renderer.asset_outputs(), self.publisher)
-            stats.published.extend(published)
-            stats.changed.extend(changed)
+            stats = Stats(published=list(published), changed=list(changed))
             self._remove_the_rest(before, stats, allow_mass_delete)
             self.publisher.flush(stats.changed)
         stats.seconds = time.perf_counter() - started
