@@ -427,3 +427,36 @@ class TimelineJob:
     DELIVER = "deliver"
     RETRACT = "retract"
     WITHDRAW = "withdraw"
+
+
+# ---------------------------------------------------------------- tasks
+
+# A task whose job has not written for this long is dead (its process
+# crashed, timed out or was stopped): it no longer blocks a new one. Jobs
+# write at least every TASK_HEARTBEAT while they run.
+TASK_STALE = timedelta(minutes=5)
+TASK_HEARTBEAT = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A user's background job (the tutorial's Task): its progress in
+    percent, whether it is over, and why it failed ("" when it did not).
+    The store keeps one per user and job name, the latest."""
+
+    id: str
+    user_id: str
+    name: str
+    description: str
+    started: datetime
+    updated: datetime
+    progress: int = 0
+    complete: bool = False
+    error: str = ""
+
+    def running(self, now: datetime) -> bool:
+        """Not over, and its job wrote recently enough to be alive."""
+        return not self.complete and now - self.updated < TASK_STALE
+
+    def replace(self, **changes) -> Task:
+        return dataclasses.replace(self, **changes)

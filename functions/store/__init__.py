@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..domain import Counts, FormerName, Idempotency, Post, Throttle, TimelineJob, User
+from ..domain import Counts, FormerName, Idempotency, Post, Task, Throttle, TimelineJob, User
 
 T = TypeVar("T")
 
@@ -222,6 +222,24 @@ class Store(Protocol):
     def reopen(self) -> Store:
         """A new handle on the same data, with its own connections or
         clients: for a forked worker process, which must not use its parent's."""
+        ...
+
+    # export (background tasks)
+    def start_task(self, task: Task) -> bool:
+        """Make `task` its user's current task of its name, unless the current
+        one is running: not complete and updated less than TASK_STALE before
+        `task.started` (so a crashed job blocks no one for ever). True when
+        stored. Atomic (a conditional write): of concurrent starts, one wins."""
+        ...
+
+    def get_task(self, user_id: str, name: str) -> Task | None:
+        """The user's current (latest) task of that name: one item read."""
+        ...
+
+    def update_task(self, task: Task) -> bool:
+        """Write `task`'s progress, complete, error and updated, while it is
+        still the current task and not complete; False otherwise (a newer
+        task replaced it, or it was finished already): its job should stop."""
         ...
 
 

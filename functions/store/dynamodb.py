@@ -95,6 +95,7 @@ from botocore.config import Config
 
 from ..domain import (
     REUSED_KEY,
+    TASK_STALE,
     Conflict,
     Counts,
     FormerName,
@@ -102,6 +103,7 @@ from ..domain import (
     NotFound,
     Post,
     StaleUser,
+    Task,
     Throttle,
     TimelineJob,
     User,
@@ -167,6 +169,9 @@ from .dynamodb_schema import (
     post_item,
     post_key,
     post_ref_item,
+    task_from_item,
+    task_item,
+    task_key,
     timeline_item,
     timeline_key,
     user_from_item,
@@ -982,6 +987,59 @@ class DynamoStore:
 
     def clear_attempts(self, key: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key=dump(self._throttle_key(key)))
+
+    # ------------------------------------------------------------ export (background tasks)
+    # One item per user and task name (`TASK#<user>` / name), replaced by a
+    # conditional put: the current task must be complete or not updated for
+    # TASK_STALE (times are ISO text of one width, so they compare as text).
+
+    def start_task(self, task: Task) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=dump(task_item(task)),
+                ConditionExpression=f"{ITEM_IS_NEW} OR #complete = :true OR #updated < :stale",
+                ExpressionAttributeNames={"#complete": "complete", "#updated": "updated"},
+                ExpressionAttributeValues=dump(
+                    {":true": True, ":stale": format_time(task.started - TASK_STALE)}
+                ),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get_task(self, user_id: str, name: str) -> Task | None:
+        item = self._get(task_key(user_id, name))
+        return task_from_item(item) if item else None
+
+    def update_task(self, task: Task) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=dump(task_key(task.user_id, task.name)),
+                UpdateExpression="SET progress = :progress, #complete = :complete,"
+                " #error = :error, #updated = :updated",
+                ConditionExpression="#id = :id AND #complete = :false",
+                ExpressionAttributeNames={
+                    "#id": "id",
+                    "#complete": "complete",
+                    "#error": "error",
+                    "#updated": "updated",
+                },
+                ExpressionAttributeValues=dump(
+                    {
+                        ":id": task.id,
+                        ":false": False,
+                        ":progress": task.progress,
+                        ":complete": task.complete,
+                        ":error": task.error,
+                        ":updated": format_time(task.updated),
+                    }
+                ),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 def _edge_deltas(follower_id: str, followed_id: str, delta: int) -> dict[str, dict[str, int]]:

@@ -26,6 +26,7 @@ explore_seq, `explore_page`):
 | explore counter | `COUNTER#EXPLORE_SEQ` | `COUNTER`            |                                 |
 | former username | `FORMER_NAMES`        | `<username key>`     |                                 |
 | idempotency key | `IDEM#<scope>#<key>`  | `IDEM`               | (TTL: a day)                    |
+| task            | `TASK#<user id>`      | `<task name>`        |                                 |
 
 Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
 it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
@@ -47,6 +48,7 @@ from ..domain import (
     IDEMPOTENCY_TTL,
     Idempotency,
     Post,
+    Task,
     User,
     email_key,
     format_time,
@@ -86,6 +88,7 @@ THROTTLE_SK = "THROTTLE"
 # by a full build; renames are rare, so it is neither big nor hot.
 FORMER_NAMES_PK = "FORMER_NAMES"
 EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
+TASK_PK = "TASK#"  # + user id; SK = the task's name: the user's latest task of that name
 VALUE = "value"
 
 
@@ -101,6 +104,7 @@ class ItemType:
     THROTTLE = "throttle"
     FORMER_NAME = "former_name"
     IDEMPOTENCY = "idempotency"
+    TASK = "task"  # export: a user's background task (touches no page)
 
 
 def _key(name: str, kind: str = "S") -> dict[str, str]:
@@ -372,6 +376,44 @@ def timeline_item(reader_id: str, post: Post | dict[str, Any]) -> dict[str, Any]
         TYPE: ItemType.TIMELINE,
         **{name: fields[name] for name in POST_FIELD_NAMES if name in fields},
     }
+
+
+# ------------------------------------------------------------ export (background tasks)
+
+
+def task_key(user_id: str, name: str) -> dict[str, str]:
+    return {PK: TASK_PK + user_id, SK: name}
+
+
+def task_item(task: Task) -> dict[str, Any]:
+    """A user's current task of its name (one item, overwritten by the next)."""
+    return {
+        **task_key(task.user_id, task.name),
+        TYPE: ItemType.TASK,
+        "id": task.id,
+        "user_id": task.user_id,
+        "name": task.name,
+        "description": task.description,
+        "progress": task.progress,
+        "complete": task.complete,
+        "error": task.error,
+        "started": format_time(task.started),
+        "updated": format_time(task.updated),
+    }
+
+
+def task_from_item(item: dict[str, Any]) -> Task:
+    return Task(
+        id=item["id"],
+        user_id=item["user_id"],
+        name=item["name"],
+        description=item["description"],
+        started=parse_time(item["started"]),
+        updated=parse_time(item["updated"]),
+        progress=int(item.get("progress", 0)),
+        complete=bool(item.get("complete", False)),
+        error=item.get("error", ""),
+    )
 
 
 # ------------------------------------------------------------ the stream

@@ -25,6 +25,7 @@ from typing import Any
 from ..domain import (
     IDEMPOTENCY_TTL,
     REUSED_KEY,
+    TASK_STALE,
     Conflict,
     Counts,
     FormerName,
@@ -32,6 +33,7 @@ from ..domain import (
     NotFound,
     Post,
     StaleUser,
+    Task,
     Throttle,
     TimelineJob,
     User,
@@ -110,6 +112,19 @@ CREATE INDEX IF NOT EXISTS follows_by_followed ON follows (followed_id, id);
 -- Home feeds filled on write (briefly on main): a row per post and follower
 -- came to 18 million at 50,000 posts with the demo's follows. Merged instead.
 DROP TABLE IF EXISTS timeline;
+-- export: each user's latest background task of each name (Store.start_task)
+CREATE TABLE IF NOT EXISTS tasks (
+    user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    description TEXT NOT NULL,
+    progress    INTEGER NOT NULL DEFAULT 0,
+    complete    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT NOT NULL DEFAULT '',
+    started     TEXT NOT NULL,
+    updated     TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
 """
 # A home feed page is first looked for among this many pages of everyone's
 # newest posts (see `SQLiteStore.home_feed`).
@@ -674,3 +689,75 @@ class SQLiteStore:
     def clear_attempts(self, key: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM throttles WHERE key = ?", (key,))
+
+    # ------------------------------------------------------------ export (background tasks)
+
+    def start_task(self, task: Task) -> bool:
+        """One upsert whose update is conditioned on the current task being
+        over or dead: the row is written, or left alone (rowcount 0)."""
+        stale = format_time(task.started - TASK_STALE)
+        with self._tx() as db:
+            written = db.execute(
+                "INSERT INTO tasks (user_id, name, id, description, progress, complete, error,"
+                " started, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_id, name) DO UPDATE SET id = excluded.id,"
+                " description = excluded.description, progress = excluded.progress,"
+                " complete = excluded.complete, error = excluded.error,"
+                " started = excluded.started, updated = excluded.updated"
+                " WHERE tasks.complete OR tasks.updated < ?",
+                (*_task_row(task), stale),
+            ).rowcount
+        return bool(written)
+
+    def get_task(self, user_id: str, name: str) -> Task | None:
+        row = (
+            self._db()
+            .execute("SELECT * FROM tasks WHERE user_id = ? AND name = ?", (user_id, name))
+            .fetchone()
+        )
+        return _task(row) if row else None
+
+    def update_task(self, task: Task) -> bool:
+        with self._tx() as db:
+            written = db.execute(
+                "UPDATE tasks SET progress = ?, complete = ?, error = ?, updated = ?"
+                " WHERE user_id = ? AND name = ? AND id = ? AND NOT complete",
+                (
+                    task.progress,
+                    int(task.complete),
+                    task.error,
+                    format_time(task.updated),
+                    task.user_id,
+                    task.name,
+                    task.id,
+                ),
+            ).rowcount
+        return bool(written)
+
+
+def _task_row(task: Task) -> tuple:
+    return (
+        task.user_id,
+        task.name,
+        task.id,
+        task.description,
+        task.progress,
+        int(task.complete),
+        task.error,
+        format_time(task.started),
+        format_time(task.updated),
+    )
+
+
+def _task(row: sqlite3.Row) -> Task:
+    return Task(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        description=row["description"],
+        started=parse_time(row["started"]),
+        updated=parse_time(row["updated"]),
+        progress=row["progress"],
+        complete=bool(row["complete"]),
+        error=row["error"],
+    )
