@@ -26,6 +26,7 @@ LAMBDA_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "render": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL"),
     "fanout": ("TABLE_NAME", "FANOUT_QUEUE_URL"),
     "build": ("TABLE_NAME", "SITE_BUCKET", "SITE_URL", "BUILD_BUCKET", "RELEASE_STATE_MACHINE"),
+    "export": ("TABLE_NAME",),
 }
 
 # Every variable `from_env` reads (boto3 reads its own AWS_* ones as well).
@@ -56,6 +57,7 @@ ENVIRONMENT = (
     "BUILD_BUCKET",
     "BUILD_SHARDS",
     "RELEASE_STATE_MACHINE",
+    "EXPORT_FUNCTION",
 )
 
 
@@ -93,6 +95,9 @@ class Settings:
     build_bucket: str | None = None
     build_shards: int = 8
     release_state_machine: str | None = None
+    # The function that runs background tasks (export) on AWS; unset locally,
+    # where a worker thread of the server runs them.
+    export_function: str | None = None
     lambda_function: str | None = None
     # The names of the variables that were set (non-empty), for `require`.
     given: frozenset[str] = field(default=frozenset(), repr=False)
@@ -137,6 +142,7 @@ class Settings:
             build_bucket=env.get("BUILD_BUCKET"),
             build_shards=int(env.get("BUILD_SHARDS", cls.build_shards)),
             release_state_machine=env.get("RELEASE_STATE_MACHINE"),
+            export_function=env.get("EXPORT_FUNCTION"),
             lambda_function=env.get("AWS_LAMBDA_FUNCTION_NAME"),
             given=frozenset(env),
         )

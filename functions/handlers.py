@@ -4,7 +4,8 @@
 re-renders pages from the table's stream; `fanout` keeps the home feeds
 (from the stream, and its own queue of next steps); `build` runs a
 release's full build (CloudFormation's request, then each step of the
-release state machine: `functions.release`). The app is
+release state machine: `functions.release`); `export` runs a user's
+export of their posts (an asynchronous invocation by the API). The app is
 made on the first event and kept for the life of the Lambda instance, so
 the settings, secrets, store client and templates are loaded once per
 container, not per request. Each entry point imports what it needs when it
@@ -131,3 +132,26 @@ def build(event: dict, context: object) -> dict | None:
         shards=settings.build_shards,
         start_execution=start_execution,
     )
+
+
+@cache
+def _exporter():
+    """The export job on the table, mailing through SES (made on the first task)."""
+    from .export_job import PostsExport
+    from .wiring import make_mailer, make_renderer, open_store
+
+    settings = Settings.from_env().check_lambda("export")
+    return PostsExport(
+        open_store(settings), make_mailer(settings), make_renderer(settings), settings.mail_sender
+    )
+
+
+def export(event: dict, context: object) -> dict:
+    """The API's asynchronous invocation `{"user_id", "task_id"}`: export and
+    mail the user's posts (see `functions.export_job`). An error is raised
+    after the task is marked failed: Lambda sends the event to the function's
+    on-failure destination."""
+    task = _exporter().run(event["user_id"], event["task_id"])
+    if task is None:
+        return {"task_id": event["task_id"], "status": "skipped"}
+    return {"task_id": task.id, "status": "failed" if task.error else "mailed"}

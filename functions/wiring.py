@@ -22,6 +22,7 @@ from .config import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from .exports import TaskRunner
     from .mail import Mailer
     from .sitegen.builder import SiteBuilder
     from .sitegen.render import Renderer
@@ -35,6 +36,7 @@ __all__ = [
     "local_builder",
     "make_mailer",
     "make_renderer",
+    "make_task_runner",
     "make_translator",
     "open_store",
     "read_secret",
@@ -182,6 +184,21 @@ def s3_publisher(settings: Settings, **kwargs) -> Callable[[], S3Publisher]:
     )
 
 
+def make_task_runner(settings: Settings, store: Store, mailer: Mailer, renderer) -> TaskRunner:
+    """Where background tasks (export) run: an asynchronous invocation of
+    `EXPORT_FUNCTION` when set (AWS); on Lambda without it, nowhere (starting
+    one answers 503); locally, a worker thread running the job in-process."""
+    from .task_runners import LambdaRunner, NoRunner, ThreadRunner
+
+    if settings.export_function:
+        return LambdaRunner(settings.export_function)
+    if settings.on_lambda:
+        return NoRunner()
+    from .export_job import PostsExport
+
+    return ThreadRunner(PostsExport(store, mailer, renderer, settings.mail_sender).run)
+
+
 # ------------------------------------------------------------------ apps
 
 
@@ -205,12 +222,15 @@ def create_api(
     )
     if on_change is not None:
         microblog.on_change = on_change
+    renderer = renderer or LazyRenderer(settings)
+    mailer = mailer or make_mailer(settings)
     app = create_app(
         microblog,
-        renderer or LazyRenderer(settings),
-        mailer or make_mailer(settings),
+        renderer,
+        mailer,
         settings.mail_sender,
         make_translator(settings),
+        task_runner=make_task_runner(settings, microblog.store, mailer, renderer),
     )
     if settings.origin_secret_arn:
         edge.install(app, read_secret(settings.origin_secret_arn))

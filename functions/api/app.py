@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from .. import urls
+from ..exports import TaskRunner
 from ..mail import Mailer
 from ..services import Microblog
 from ..translate import Translator
@@ -12,7 +13,17 @@ from . import docs, errors
 from .csrf import check_origin
 from .deps import PostRenderer
 from .limits import BodyLimit
-from .routers import feeds, follows, password, posts, session, tokens, translate, users
+from .routers import (
+    exports,
+    feeds,
+    follows,
+    password,
+    posts,
+    session,
+    tokens,
+    translate,
+    users,
+)
 
 
 def create_app(
@@ -21,6 +32,7 @@ def create_app(
     mailer: Mailer,
     mail_sender: str,
     translator: Translator,
+    task_runner: TaskRunner | None = None,
 ) -> FastAPI:
     """The API under `/api`, the same on Lambda and in the local server
     (`functions.wiring` makes its parts from the settings)."""
@@ -38,9 +50,10 @@ def create_app(
     app.state.mailer = mailer
     app.state.mail_sender = mail_sender
     app.state.translator = translator
+    app.state.task_runner = task_runner  # export: runs background tasks off the request
     errors.install(app)
     app.add_middleware(BodyLimit)
-    routers = (session, tokens, users, follows, posts, feeds, password, translate)
+    routers = (session, tokens, users, follows, posts, feeds, password, translate, exports)
     for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)
     app.include_router(docs.router(app.title, app.openapi_url))
