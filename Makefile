@@ -26,9 +26,9 @@ PY312 := $(shell v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -
 COMPILE = $(if $(PY312),$(PY312) -m compileall -q -j 0 --invalidation-mode unchecked-hash,\
 	echo "warning: no python3.12 to precompile with; Lambda will compile at each cold start:")
 
-.PHONY: build-ApiFunction build-RenderFunction build-FanoutFunction build-BuildFunction build-DependenciesLayer
+.PHONY: build-ApiFunction build-RenderFunction build-FanoutFunction build-BuildFunction build-ExportFunction build-DependenciesLayer
 
-build-ApiFunction build-RenderFunction build-FanoutFunction build-BuildFunction:
+build-ApiFunction build-RenderFunction build-FanoutFunction build-BuildFunction build-ExportFunction:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	tar --create --exclude=__pycache__ --exclude='*.pyc' $(CODE) | tar --extract --directory "$(ARTIFACTS_DIR)"
 	$(COMPILE) "$(ARTIFACTS_DIR)/functions"

@@ -58,15 +58,15 @@ class LambdaRunner:
 
     def __init__(self, function: str, client=None):
         self.function = function
-        self._client = client
+        self.client = client
 
     def start(self, task: Task) -> None:
-        if self._client is None:
+        if self.client is None:
             import boto3
 
-            self._client = boto3.client("lambda")
+            self.client = boto3.client("lambda")
         payload = {"user_id": task.user_id, "task_id": task.id}
-        self._client.invoke(
+        self.client.invoke(
             FunctionName=self.function,
             InvocationType="Event",
             Payload=json.dumps(payload).encode(),

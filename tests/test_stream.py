@@ -240,3 +240,25 @@ def test_the_overlay_shows_a_batch_post_that_the_indexes_do_not_show_yet(tmp_pat
     assert data.users([user.id]) == {user.id: user}
     gone = Overlay(StoreData(store), {post.id: post}, {post.id})
     assert gone.newest_posts(25) == [] and gone.explore_by_seq(1, 25) == []
+
+
+def test_task_items_reach_neither_the_render_nor_the_fanout_function(dynamo):
+    """Export's task items (started, progress, finished, replaced) touch no
+    page and start no feed job: no event, and the filters keep them away."""
+    from functions.domain import Task, new_id, utcnow
+    from functions.store.dynamodb_schema import FANOUT_FILTERS
+
+    reader = StreamReader(dynamo)
+    now = utcnow()
+    task = Task(new_id(now), new_id(now), "export_posts", "Exporting posts...", now, now)
+    assert dynamo.start_task(task)
+    assert dynamo.update_task(task.replace(progress=50, updated=utcnow()))
+    assert dynamo.update_task(task.replace(progress=100, complete=True, updated=utcnow()))
+    later = utcnow()
+    assert dynamo.start_task(task.replace(id=new_id(later), started=later, updated=later))
+    records = reader.new_records()
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "MODIFY", "MODIFY"]
+    for record in records:
+        assert record["dynamodb"]["NewImage"]["type"] == {"S": "task"}
+        assert decode(record).events == []
+        assert not passes(STREAM_FILTERS, record) and not passes(FANOUT_FILTERS, record)

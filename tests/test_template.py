@@ -44,6 +44,7 @@ KINDS = {
     "functions.handlers.render": "render",
     "functions.handlers.fanout": "fanout",
     "functions.handlers.build": "build",
+    "functions.handlers.export": "export",
 }
 # Function kind (and the release state machine) -> its IAM role.
 ROLES = {
@@ -52,6 +53,7 @@ ROLES = {
     "fanout": "FanoutRole",
     "build": "BuildRole",
     "release": "ReleaseRole",
+    "export": "ExportRole",
 }
 # The only actions with no resource type to scope them to.
 UNSCOPABLE_ACTIONS = {"translate:TranslateText", "comprehend:DetectDominantLanguage"}
@@ -395,6 +397,7 @@ IAM_ACTIONS = {
     ("s3", "list_objects"): {"s3:ListBucket"},
     ("s3", "delete_objects"): {"s3:DeleteObject"},
     ("sesv2", "send_email"): {"ses:SendEmail"},
+    ("lambda", "invoke"): {"lambda:InvokeFunction"},
     ("translate", "translate_text"): {
         "translate:TranslateText",
         "comprehend:DetectDominantLanguage",  # Translate calls it for source "auto"
@@ -430,6 +433,7 @@ def client_calls(path: Path) -> dict[str, set[str]]:
         "translate.py": "translate",
         "wiring.py": "secretsmanager",
         "release.py": "s3",
+        "task_runners.py": "lambda",
     }.get(path.name)
     calls: dict[str, set[str]] = {}
     for node in ast.walk(ast.parse(path.read_text())):
@@ -498,6 +502,7 @@ def test_each_role_allows_what_its_code_calls(resources):
         "functions/mail.py",
         "functions/translate.py",
         "functions/wiring.py",
+        "functions/task_runners.py",
     ]
     api_needs = needed(api_code, keep=lambda s, op: s != "dynamodb" or op not in DYNAMODB_ADMIN)
     assert api_needs - allowed(resources, "api") == set()
@@ -739,6 +744,8 @@ def test_alarms_watch_the_stream_the_dead_letters_errors_and_throttles(resources
         ("Errors", "RenderFunction"),
         ("Throttles", "ApiFunction"),
         ("Throttles", "RenderFunction"),
+        ("Errors", "ExportFunction"),
+        ("ApproximateNumberOfMessagesVisible", "ExportDeadLetterQueue"),
     ]:
         assert (metric, frozenset({resource})) in watched
 
@@ -862,3 +869,48 @@ def test_the_release_is_under_25_mb_zipped(build):
     for function in ("ApiFunction", "RenderFunction"):
         unzipped = artifacts[function].unzipped + artifacts["DependenciesLayer"].unzipped
         assert unzipped < package.UNZIPPED_LIMIT
+
+
+# ------------------------------------------------------------------ export
+
+
+def test_the_api_starts_exports_asynchronously_and_only_them(functions, resources):
+    variables = functions["api"]["Environment"]["Variables"]
+    assert variables["EXPORT_FUNCTION"] == {"Ref": "ExportFunction"}
+    for kind in ROLES:
+        for statement in statements(resources, kind):
+            if "lambda:InvokeFunction" in as_list(statement["Action"]):
+                targets = {names_in(r).pop() for r in as_list(statement["Resource"])}
+                assert targets == ({"ExportFunction"} if kind == "api" else {"BuildFunction"})
+    assert "lambda:InvokeFunction" in allowed(resources, "api")
+
+
+def test_a_failed_export_goes_to_its_dead_letter_queue_untried_again(functions, resources):
+    export = functions["export"]
+    invoke = export["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 0  # the job marks its task failed: the user retries
+    destination = invoke["DestinationConfig"]["OnFailure"]
+    assert destination["Type"] == "SQS"
+    queue = destination["Destination"]["Fn::GetAtt"][0]
+    assert resources[queue]["Type"] == "AWS::SQS::Queue"
+    (send,) = [s for s in statements(resources, "export") if s["Action"] == "sqs:SendMessage"]
+    assert send["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert "Events" not in export  # nothing but the API's invocation starts it
+    assert export["Timeout"] == 900
+    assert export["Environment"]["Variables"]["MAIL_TRANSPORT"] == "ses"
+
+
+def test_the_export_role_reads_posts_writes_its_task_and_mails_nothing_more(resources):
+    actions = allowed(resources, "export")
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "ses:SendEmail",
+        "sqs:SendMessage",
+    }
+    (mail,) = [s for s in statements(resources, "export") if s["Action"] == "ses:SendEmail"]
+    (api_mail,) = [s for s in statements(resources, "api") if s["Action"] == "ses:SendEmail"]
+    assert mail["Resource"] == api_mail["Resource"]  # the MailIdentity only
