@@ -637,6 +637,81 @@ async function profilePage(section, viewer) {
   });
 }
 
+// ------------------------------------------------------------------ export
+
+const EXPORT_POLL_MS = 2000;
+
+/** "Export your posts" on one's own profile (the tutorial's chapter 22): the
+ * link starts a background task (POST /api/exports), whose progress is read
+ * every couple of seconds while it runs (GET /api/exports/current, one item
+ * read), until it says the posts were mailed. A task running when the page
+ * opens is followed the same way. Only the owner's page makes these calls. */
+async function exportPosts(viewer) {
+  const profile = $(".profile[data-user-id]");
+  if (!viewer || !profile || profile.dataset.userId !== viewer.id) return;
+  const slot = fromTemplate("export-posts").firstElementChild;
+  const link = $(".export-link", slot);
+  const status = $(".export-status", slot);
+  link.hidden = true; // until the current task is known: a running one hides it
+  $(".profile-actions", profile).after(slot);
+
+  const show = (task) => {
+    link.hidden = Boolean(task?.running);
+    if (!task) return status.replaceChildren();
+    if (task.running) {
+      status.replaceChildren(fromTemplate("export-running"));
+      $(".export-percent", status).textContent = String(task.progress);
+    } else if (task.error) {
+      status.replaceChildren(fromTemplate("export-failed"));
+      $(".export-error", status).textContent = task.error;
+    } else {
+      status.replaceChildren(fromTemplate("export-done"));
+    }
+  };
+  const follow = async () => {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, EXPORT_POLL_MS));
+      let task;
+      try {
+        task = await api("GET", "/exports/current");
+      } catch (error) {
+        link.hidden = false;
+        return flash(error.message, "error");
+      }
+      show(task);
+      if (!task.running) return;
+    }
+  };
+
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    clearFlash();
+    link.hidden = true;
+    try {
+      show(await api("POST", "/exports"));
+    } catch (error) {
+      flash(error.message, error.status === 409 ? "info" : "error");
+      if (error.status !== 409) {
+        link.hidden = false;
+        return;
+      }
+    }
+    await follow();
+  });
+
+  let current = null;
+  try {
+    current = await api("GET", "/exports/current");
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  link.hidden = false;
+  if (current?.running) {
+    show(current);
+    await follow();
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 async function main() {
@@ -667,6 +742,7 @@ async function main() {
       console.error(error);
     }
   }
+  exportPosts(user).catch((error) => flash(error.message, "error"));
   document.documentElement.dataset.ready = "yes";
 }
 
