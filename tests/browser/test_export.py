@@ -76,3 +76,28 @@ def test_only_the_owner_sees_the_export_link_and_nobody_else_asks(make_context, 
     expect(visitor.get_by_role("button", name="Follow")).to_be_visible()
     expect(visitor.get_by_role("link", name="Export your posts")).to_have_count(0)
     assert asked == []  # another's profile: no export calls
+
+
+def test_a_running_export_is_followed_from_the_moment_the_profile_opens(page, base, stack):
+    """A task already running (started from another tab, say) shows its
+    progress on opening the profile, and its end without a reload."""
+    from functions.domain import Task, new_id, utcnow
+    from functions.store.sqlite import SQLiteStore
+
+    name = unique("cy")
+    user = register_api(base, name)
+    store = SQLiteStore(stack["var"] / "microblog.sqlite3")  # the server's database
+    try:
+        now = utcnow()
+        task = Task(new_id(now), user["id"], "export_posts", "Exporting posts...", now, now)
+        assert store.start_task(task.replace(progress=37))
+        sign_in(page, name)
+        goto(page, f"/u/{name}/")
+        status = page.get_by_role("status")
+        expect(status).to_have_text("Exporting posts... 37%")
+        expect(page.get_by_role("link", name="Export your posts")).to_be_hidden()
+        store.update_task(task.replace(progress=100, complete=True, updated=utcnow()))
+        expect(status).to_have_text("Your posts have been mailed to you.")
+        expect(page.get_by_role("link", name="Export your posts")).to_be_visible()
+    finally:
+        store.close()
