@@ -656,11 +656,12 @@ async function exportPosts(viewer) {
   $(".profile-actions", profile).after(slot);
 
   const show = (task) => {
-    link.hidden = Boolean(task?.running);
-    if (!task) return status.replaceChildren();
+    link.hidden = task.running;
     if (task.running) {
       status.replaceChildren(fromTemplate("export-running"));
       $(".export-percent", status).textContent = String(task.progress);
+    } else if (!task.complete) {
+      status.replaceChildren(fromTemplate("export-stopped")); // its job died
     } else if (task.error) {
       status.replaceChildren(fromTemplate("export-failed"));
       $(".export-error", status).textContent = task.error;

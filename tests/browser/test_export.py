@@ -11,6 +11,7 @@ from email import policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from .test_flows import unique
@@ -78,10 +79,12 @@ def test_only_the_owner_sees_the_export_link_and_nobody_else_asks(make_context, 
     assert asked == []  # another's profile: no export calls
 
 
-def test_a_running_export_is_followed_from_the_moment_the_profile_opens(page, base, stack):
+@pytest.mark.parametrize("end", ["mailed", "died"])
+def test_a_running_export_is_followed_from_the_moment_the_profile_opens(page, base, stack, end):
     """A task already running (started from another tab, say) shows its
-    progress on opening the profile, and its end without a reload."""
-    from functions.domain import Task, new_id, utcnow
+    progress on opening the profile, and its end without a reload: mailed,
+    or its job dead (no write for TASK_STALE)."""
+    from functions.domain import TASK_STALE, Task, new_id, utcnow
     from functions.store.sqlite import SQLiteStore
 
     name = unique("cy")
@@ -96,8 +99,12 @@ def test_a_running_export_is_followed_from_the_moment_the_profile_opens(page, ba
         status = page.get_by_role("status")
         expect(status).to_have_text("Exporting posts... 37%")
         expect(page.get_by_role("link", name="Export your posts")).to_be_hidden()
-        store.update_task(task.replace(progress=100, complete=True, updated=utcnow()))
-        expect(status).to_have_text("Your posts have been mailed to you.")
+        if end == "mailed":
+            store.update_task(task.replace(progress=100, complete=True, updated=utcnow()))
+            expect(status).to_have_text("Your posts have been mailed to you.")
+        else:
+            store.update_task(task.replace(progress=40, updated=utcnow() - TASK_STALE))
+            expect(status).to_have_text("The export stopped before it was done; please try again.")
         expect(page.get_by_role("link", name="Export your posts")).to_be_visible()
     finally:
         store.close()
