@@ -7,9 +7,9 @@ and this module turns each record back into the same events
 one mapping (`sitegen.pages.pages_for`) serves both transports.
 
 Pure: no I/O, no clients. Records of items that touch no page (uniqueness
-markers, timeline copies, counters, throttle rows, idempotency keys) and
-user changes that pages do not show (counters, password, token version) give
-no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
+markers, timeline copies, counters, throttle rows, idempotency keys, export
+tasks) and user changes that pages do not show (counters, password, token
+version) give no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
 most of them away; this is the rule, the filters are the saving.
 
 A post reaches the stream twice: its INSERT, without an explore number

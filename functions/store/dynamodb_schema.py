@@ -420,7 +420,8 @@ def task_from_item(item: dict[str, Any]) -> Task:
 
 PAGE_ITEM_TYPES = (ItemType.USER, ItemType.POST, ItemType.EDGE)
 """The item kinds whose changes can touch a page; every other kind (markers,
-timeline copies, counters, throttle rows, idempotency keys) touches none."""
+timeline copies, counters, throttle rows, idempotency keys, export tasks)
+touches none."""
 
 STREAM_FILTERS: list[dict[str, Any]] = [
     {"dynamodb": {"NewImage": {TYPE: {"S": list(PAGE_ITEM_TYPES)}}}},
