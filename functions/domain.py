@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Self
+from typing import Any, Self
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
@@ -460,3 +460,49 @@ class Task:
 
     def replace(self, **changes) -> Task:
         return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- messages
+# Private messages (the tutorial's chapter 21): never on a page, never in the
+# stream's events; the recipient's unread count is a notification.
+
+MESSAGE_MAX = 140  # the tutorial's MessageForm: Length(min=0, max=140)
+UNREAD_MESSAGE_COUNT = "unread_message_count"  # the notification of unread messages
+
+
+def validate_message(body: str) -> str:
+    """The tutorial's checks and messages (DataRequired, Length(max=140))."""
+    body = clean_text(body or "").strip()
+    if not body:
+        raise ValidationError("This field is required.", "message")
+    if len(body) > MESSAGE_MAX:
+        raise ValidationError(
+            f"Field must be between 0 and {MESSAGE_MAX} characters long.", "message"
+        )
+    return body
+
+
+@dataclass(frozen=True)
+class Message:
+    """A private message: only its sender and its recipient may read it."""
+
+    id: str  # a ULID: the inbox's order
+    sender_id: str
+    recipient_id: str
+    body: str  # plain text, shown as text (never as HTML)
+    timestamp: datetime
+
+    @classmethod
+    def new(cls, sender_id: str, recipient_id: str, body: str) -> Message:
+        return cls(new_id(), sender_id, recipient_id, validate_message(body), utcnow())
+
+
+@dataclass(frozen=True)
+class Notification:
+    """The tutorial's Notification: the latest value of one named thing a
+    user's pages show live (`unread_message_count`, a task's progress...), and
+    when it changed (seconds since the epoch: what `?since=` compares)."""
+
+    name: str
+    data: Any
+    timestamp: float

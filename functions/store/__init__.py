@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..domain import Counts, FormerName, Idempotency, Post, Task, Throttle, TimelineJob, User
+from ..domain import (
+    Counts,
+    FormerName,
+    Idempotency,
+    Message,
+    Notification,
+    Post,
+    Task,
+    Throttle,
+    TimelineJob,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -240,6 +251,39 @@ class Store(Protocol):
         """Write `task`'s progress, complete, error and updated, while it is
         still the current task and not complete; False otherwise (a newer
         task replaced it, or it was finished already): its job should stop."""
+        ...
+
+    # messages
+    def send_message(self, message: Message) -> Message:
+        """Put the message in its recipient's inbox and count it in the
+        recipient's `unread_message_count` notification, in one atomic write
+        (concurrent sends all count). Raises NotFound when the recipient (or,
+        on SQLite, the sender) does not exist."""
+        ...
+
+    def messages_received(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Message]:
+        """The messages sent to `user_id`, newest first (one read)."""
+        ...
+
+    def unread_message_count(self, user_id: str) -> int:
+        """Messages received since the last `mark_messages_read` (one read)."""
+        ...
+
+    def mark_messages_read(self, user_id: str) -> int:
+        """Set the unread count to 0 (the tutorial's last_message_read_time);
+        returns how many it cleared. Atomic with sends: each send is counted
+        either here or in the count left after, never in both nor in neither.
+        Nothing is written when the count is 0 already."""
+        ...
+
+    def notifications(self, user_id: str, since: float = 0) -> list[Notification]:
+        """The user's notifications changed after `since`, oldest change first (one read)."""
+        ...
+
+    def set_notification(self, user_id: str, name: str, data: Any) -> Notification:
+        """Replace the user's notification `name` (any JSON value) and stamp it now."""
         ...
 
 

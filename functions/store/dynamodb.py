@@ -88,6 +88,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -96,11 +97,14 @@ from botocore.config import Config
 from ..domain import (
     REUSED_KEY,
     TASK_STALE,
+    UNREAD_MESSAGE_COUNT,
     Conflict,
     Counts,
     FormerName,
     Idempotency,
+    Message,
     NotFound,
+    Notification,
     Post,
     StaleUser,
     Task,
@@ -134,8 +138,10 @@ from .dynamodb_schema import (
     GSI3,
     GSI3PK,
     GSI3SK,
+    INBOX_PK,
     LSI1,
     LSI1SK,
+    NOTIFICATION_PK,
     PK,
     POST_REF_PK,
     POST_REF_SK,
@@ -165,6 +171,10 @@ from .dynamodb_schema import (
     idempotency_item,
     idempotency_key,
     load,
+    message_from_item,
+    message_item,
+    notification_from_item,
+    notification_key,
     post_from_item,
     post_item,
     post_key,
@@ -174,6 +184,7 @@ from .dynamodb_schema import (
     task_key,
     timeline_item,
     timeline_key,
+    to_dynamo,
     user_from_item,
     user_item,
     user_key,
@@ -1040,6 +1051,121 @@ class DynamoStore:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    # ------------------------------------------------------------ messages
+    # A message is one item in its recipient's inbox (`INBOX#<id>`, by id);
+    # the unread count is the `unread_message_count` notification, ADDed to in
+    # the message's transaction: a page of messages is one Query, the count
+    # one GetItem, the poll of notifications one Query.
+
+    def send_message(self, message: Message) -> Message:
+        """One transaction: the message, +1 on the recipient's unread count
+        (with the time of the change), and a check that the recipient exists."""
+        codes = self._transact(
+            [
+                self._put(message_item(message), ITEM_IS_NEW),
+                {
+                    "Update": {
+                        "Key": dump(notification_key(message.recipient_id, UNREAD_MESSAGE_COUNT)),
+                        "UpdateExpression": "SET #t = :type, #ts = :now ADD #d :one",
+                        "ExpressionAttributeNames": {"#t": TYPE, "#ts": "timestamp", "#d": "data"},
+                        "ExpressionAttributeValues": dump(
+                            {":type": ItemType.NOTIFICATION, ":now": _now(), ":one": 1}
+                        ),
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "Key": dump(user_key(message.recipient_id)),
+                        "ConditionExpression": ITEM_EXISTS,
+                    }
+                },
+            ]
+        )
+        if codes:
+            if codes[2] == CONDITION_FAILED:
+                raise NotFound("User not found.")
+            raise Conflict("This message already exists.")
+        return message
+
+    def messages_received(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Message]:
+        limit = clamp_limit(limit)
+        condition, values = f"{PK} = :pk", {":pk": INBOX_PK + user_id}
+        if cursor:
+            values[":k"] = _decode_cursor(cursor, "messages", k=ULID_RE)["k"]
+            condition += f" AND {SK} < :k"
+        items = self._query(
+            limit + 1,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=dump(values),
+            ConsistentRead=True,  # a message sent a moment ago is listed
+        )
+        more = len(items) > limit
+        messages = [message_from_item(item) for item in items[:limit]]
+        return Page(messages, _encode_cursor("messages", k=messages[-1].id) if more else None)
+
+    def unread_message_count(self, user_id: str) -> int:
+        item = self._get(notification_key(user_id, UNREAD_MESSAGE_COUNT))
+        return int(item["data"]) if item else 0
+
+    def mark_messages_read(self, user_id: str) -> int:
+        """One conditional UpdateItem (only when the count is above 0): sets
+        it to 0 and answers with what it was, atomically with the sends' ADDs."""
+        response = self._update(
+            {
+                "TableName": self.table_name,
+                "Key": dump(notification_key(user_id, UNREAD_MESSAGE_COUNT)),
+                "UpdateExpression": "SET #d = :zero, #ts = :now",
+                "ConditionExpression": f"{ITEM_EXISTS} AND #d > :zero",
+                "ExpressionAttributeNames": {"#d": "data", "#ts": "timestamp"},
+                "ExpressionAttributeValues": dump({":zero": 0, ":now": _now()}),
+                "ReturnValues": "UPDATED_OLD",
+            }
+        )
+        return 0 if response is None else int(response["Attributes"]["data"]["N"])
+
+    def notifications(self, user_id: str, since: float = 0) -> list[Notification]:
+        items = self._query_all(
+            KeyConditionExpression=f"{PK} = :pk",
+            FilterExpression="#ts > :since",
+            ExpressionAttributeNames={"#ts": "timestamp"},
+            ExpressionAttributeValues=dump(
+                {":pk": NOTIFICATION_PK + user_id, ":since": to_dynamo(float(since))}
+            ),
+            ConsistentRead=True,
+        )
+        found = [notification_from_item(item) for item in items]
+        return sorted(found, key=lambda notification: notification.timestamp)
+
+    def set_notification(self, user_id: str, name: str, data: Any) -> Notification:
+        now = _now()
+        item = {
+            **notification_key(user_id, name),
+            TYPE: ItemType.NOTIFICATION,
+            "data": to_dynamo(data),
+            "timestamp": now,
+        }
+        codes = self._transact(
+            [
+                self._put(item),
+                {
+                    "ConditionCheck": {
+                        "Key": dump(user_key(user_id)),
+                        "ConditionExpression": ITEM_EXISTS,
+                    }
+                },
+            ]
+        )
+        if codes:
+            raise NotFound("User not found.")
+        return Notification(name, data, float(now))
+
+
+def _now() -> Decimal:
+    """Now, in seconds since the epoch, as a notification's timestamp."""
+    return Decimal(repr(time.time()))
 
 
 def _edge_deltas(follower_id: str, followed_id: str, delta: int) -> dict[str, dict[str, int]]:

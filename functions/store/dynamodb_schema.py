@@ -27,10 +27,19 @@ explore_seq, `explore_page`):
 | former username | `FORMER_NAMES`        | `<username key>`     |                                 |
 | idempotency key | `IDEM#<scope>#<key>`  | `IDEM`               | (TTL: a day)                    |
 | task            | `TASK#<user id>`      | `<task name>`        |                                 |
+| message         | `INBOX#<recipient>`   | `<message id>`       |                                 |
+| notification    | `NOTE#<user id>`      | `<name>`             |                                 |
 
 Number attributes: the user item's `post_seq` (last `Post.seq` handed out to
 it), the counter's `value` (last `Post.explore_seq`), and a post's `seq` and
 `explore_seq` (copied into its timeline entries, as every post field is).
+
+Messages are in their recipient's inbox partition, newest first by id (one
+Query a page); the unread count is the recipient's `unread_message_count`
+notification (`data`, a number; `timestamp`, seconds since the epoch), added
+to in each send's transaction (one GetItem to read). Neither is a page item:
+the stream filters keep both away from the render and fan-out functions, and
+the user item (which re-renders profiles when it changes) is never touched.
 
 A post is written without `explore_seq` (and without GSI3 keys): the fan-out
 function numbers it off the request (`DynamoStore.number_posts`), which sets
@@ -39,7 +48,9 @@ both. GSI1 holds only follow edges.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -47,6 +58,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from ..domain import (
     IDEMPOTENCY_TTL,
     Idempotency,
+    Message,
+    Notification,
     Post,
     Task,
     User,
@@ -90,6 +103,8 @@ FORMER_NAMES_PK = "FORMER_NAMES"
 EXPLORE_SEQ_COUNTER = "EXPLORE_SEQ"  # the last Post.explore_seq handed out
 TASK_PK = "TASK#"  # + user id; SK = the task's name: the user's latest task of that name
 VALUE = "value"
+INBOX_PK = "INBOX#"  # + recipient id; SK = message id
+NOTIFICATION_PK = "NOTE#"  # + user id; SK = the notification's name
 
 
 class ItemType:
@@ -105,6 +120,8 @@ class ItemType:
     FORMER_NAME = "former_name"
     IDEMPOTENCY = "idempotency"
     TASK = "task"  # export: a user's background task (touches no page)
+    MESSAGE = "message"
+    NOTIFICATION = "notification"
 
 
 def _key(name: str, kind: str = "S") -> dict[str, str]:
@@ -416,12 +433,60 @@ def task_from_item(item: dict[str, Any]) -> Task:
     )
 
 
+def message_item(message: Message) -> dict[str, Any]:
+    """A message in its recipient's inbox."""
+    return {
+        PK: INBOX_PK + message.recipient_id,
+        SK: message.id,
+        TYPE: ItemType.MESSAGE,
+        "id": message.id,
+        "sender_id": message.sender_id,
+        "recipient_id": message.recipient_id,
+        "body": message.body,
+        "timestamp": format_time(message.timestamp),
+    }
+
+
+def message_from_item(item: dict[str, Any]) -> Message:
+    return Message(
+        id=item["id"],
+        sender_id=item["sender_id"],
+        recipient_id=item["recipient_id"],
+        body=item["body"],
+        timestamp=parse_time(item["timestamp"]),
+    )
+
+
+def notification_key(user_id: str, name: str) -> dict[str, str]:
+    return {PK: NOTIFICATION_PK + user_id, SK: name}
+
+
+def notification_from_item(item: dict[str, Any]) -> Notification:
+    return Notification(item[SK], _plain(item["data"]), float(item["timestamp"]))
+
+
+def _plain(value: Any) -> Any:
+    """A deserialized value as JSON holds it (DynamoDB numbers are Decimals)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_dynamo(value: Any) -> Any:
+    """A JSON value as boto3 serializes it (floats as Decimals)."""
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
 # ------------------------------------------------------------ the stream
 
 PAGE_ITEM_TYPES = (ItemType.USER, ItemType.POST, ItemType.EDGE)
 """The item kinds whose changes can touch a page; every other kind (markers,
-timeline copies, counters, throttle rows, idempotency keys, export tasks)
-touches none."""
+timeline copies, counters, throttle rows, idempotency keys, export tasks,
+messages and notifications, which no page may show) touches none."""
 
 STREAM_FILTERS: list[dict[str, Any]] = [
     {"dynamodb": {"NewImage": {TYPE: {"S": list(PAGE_ITEM_TYPES)}}}},

@@ -12,10 +12,12 @@ followed). Each thread gets its own connection.
 from __future__ import annotations
 
 import heapq
+import json
 import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -26,11 +28,14 @@ from ..domain import (
     IDEMPOTENCY_TTL,
     REUSED_KEY,
     TASK_STALE,
+    UNREAD_MESSAGE_COUNT,
     Conflict,
     Counts,
     FormerName,
     Idempotency,
+    Message,
     NotFound,
+    Notification,
     Post,
     StaleUser,
     Task,
@@ -123,6 +128,23 @@ CREATE TABLE IF NOT EXISTS tasks (
     error       TEXT NOT NULL DEFAULT '',
     started     TEXT NOT NULL,
     updated     TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+-- messages: a recipient's inbox in id (time) order, and live notifications
+-- (the unread count), one row per user and name, changed in the send's transaction.
+CREATE TABLE IF NOT EXISTS messages (
+    id           TEXT PRIMARY KEY,
+    sender_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    recipient_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    body         TEXT NOT NULL,
+    timestamp    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient_id, id);
+CREATE TABLE IF NOT EXISTS notifications (
+    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    data      TEXT NOT NULL,  -- JSON
+    timestamp REAL NOT NULL,  -- seconds since the epoch: what `since` compares
     PRIMARY KEY (user_id, name)
 ) WITHOUT ROWID;
 """
@@ -734,6 +756,91 @@ class SQLiteStore:
             ).rowcount
         return bool(written)
 
+    # messages
+
+    def send_message(self, message: Message) -> Message:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO messages (id, sender_id, recipient_id, body, timestamp)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.sender_id,
+                        message.recipient_id,
+                        message.body,
+                        format_time(message.timestamp),
+                    ),
+                )
+                db.execute(
+                    "INSERT INTO notifications (user_id, name, data, timestamp)"
+                    " VALUES (?, ?, '1', ?)"
+                    " ON CONFLICT (user_id, name) DO UPDATE"
+                    " SET data = CAST(data AS INTEGER) + 1, timestamp = excluded.timestamp",
+                    (message.recipient_id, UNREAD_MESSAGE_COUNT, time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise NotFound("User not found.") from None
+        return message
+
+    def messages_received(
+        self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Message]:
+        limit = clamp_limit(limit)
+        rows = self._db().execute(
+            "SELECT id, sender_id, recipient_id, body, timestamp FROM messages"
+            " WHERE recipient_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (user_id, self._cursor(cursor), limit + 1),
+        )
+        return self._page(rows.fetchall(), limit, _message)
+
+    def unread_message_count(self, user_id: str) -> int:
+        row = (
+            self._db()
+            .execute(
+                "SELECT data FROM notifications WHERE user_id = ? AND name = ?",
+                (user_id, UNREAD_MESSAGE_COUNT),
+            )
+            .fetchone()
+        )
+        return int(json.loads(row[0])) if row else 0
+
+    def mark_messages_read(self, user_id: str) -> int:
+        with self._tx() as db:  # read and reset under one lock: no send slips between
+            row = db.execute(
+                "SELECT data FROM notifications WHERE user_id = ? AND name = ?",
+                (user_id, UNREAD_MESSAGE_COUNT),
+            ).fetchone()
+            cleared = int(json.loads(row[0])) if row else 0
+            if cleared:
+                db.execute(
+                    "UPDATE notifications SET data = '0', timestamp = ?"
+                    " WHERE user_id = ? AND name = ?",
+                    (time.time(), user_id, UNREAD_MESSAGE_COUNT),
+                )
+        return cleared
+
+    def notifications(self, user_id: str, since: float = 0) -> list[Notification]:
+        rows = self._db().execute(
+            "SELECT name, data, timestamp FROM notifications"
+            " WHERE user_id = ? AND timestamp > ? ORDER BY timestamp",
+            (user_id, since),
+        )
+        return [Notification(row[0], json.loads(row[1]), row[2]) for row in rows]
+
+    def set_notification(self, user_id: str, name: str, data: Any) -> Notification:
+        notification = Notification(name, data, time.time())
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO notifications (user_id, name, data, timestamp)"
+                    " VALUES (?, ?, ?, ?)",
+                    (user_id, name, json.dumps(data), notification.timestamp),
+                )
+        except sqlite3.IntegrityError:
+            raise NotFound("User not found.") from None
+        return notification
+
 
 def _task_row(task: Task) -> tuple:
     return (
@@ -760,4 +867,14 @@ def _task(row: sqlite3.Row) -> Task:
         progress=row["progress"],
         complete=bool(row["complete"]),
         error=row["error"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        sender_id=row["sender_id"],
+        recipient_id=row["recipient_id"],
+        body=row["body"],
+        timestamp=parse_time(row["timestamp"]),
     )
