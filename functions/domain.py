@@ -474,11 +474,9 @@ def validate_message(body: str) -> str:
     """The tutorial's checks and messages (DataRequired, Length(max=140))."""
     body = clean_text(body or "").strip()
     if not body:
-        raise ValidationError("This field is required.", "message")
+        raise ValidationError("This field is required.", "body")
     if len(body) > MESSAGE_MAX:
-        raise ValidationError(
-            f"Field must be between 0 and {MESSAGE_MAX} characters long.", "message"
-        )
+        raise ValidationError(f"Field must be between 0 and {MESSAGE_MAX} characters long.", "body")
     return body
 
 

@@ -22,7 +22,9 @@ from .domain import (
     Followed,
     Forbidden,
     Idempotency,
+    Message,
     NotFound,
+    Notification,
     Post,
     PostCreated,
     PostDeleted,
@@ -40,6 +42,7 @@ from .domain import (
     validate_about_me,
     validate_body,
     validate_fields,
+    validate_message,
     validate_password,
     validate_username,
 )
@@ -356,3 +359,28 @@ class Microblog:
         if self.store.unfollow(user.id, target.id):
             self._emit(Unfollowed(user.id, target.id))
         return target
+
+    # ------------------------------------------------------------ messages
+    # Private messages change no page: nothing is emitted to the site build.
+
+    def send_message(self, sender: User, recipient_name: str, body: str) -> tuple[Message, User]:
+        """Send `body` to the user named `recipient_name`; the message and its
+        recipient. Messaging oneself is refused, as following oneself is: the
+        UI never offers it, and it would only make one's own badge count."""
+        body = validate_message(body)
+        recipient = self.store.get_user_by_username(recipient_name or "")
+        if recipient is None:
+            raise NotFound("User not found.")
+        if recipient.id == sender.id:
+            raise BadRequest("You cannot send a message to yourself!")
+        message = self.store.send_message(Message.new(sender.id, recipient.id, body))
+        return message, recipient
+
+    def read_messages(self, user: User) -> int:
+        """The tutorial's `last_message_read_time = now`: clears the unread
+        count (its badge, in every tab at their next poll); how many it cleared."""
+        return self.store.mark_messages_read(user.id)
+
+    def notifications(self, user: User, since: float = 0) -> list[Notification]:
+        """What the user's pages show live and that changed after `since`."""
+        return self.store.notifications(user.id, since)

@@ -17,6 +17,7 @@ from .routers import (
     exports,
     feeds,
     follows,
+    messages,
     password,
     posts,
     session,
@@ -53,7 +54,18 @@ def create_app(
     app.state.task_runner = task_runner  # export: runs background tasks off the request
     errors.install(app)
     app.add_middleware(BodyLimit)
-    routers = (session, tokens, users, follows, posts, feeds, password, translate, exports)
+    routers = (
+        session,
+        tokens,
+        users,
+        follows,
+        posts,
+        feeds,
+        password,
+        translate,
+        exports,
+        messages,
+    )
     for router in (module.router for module in routers):
         app.include_router(router, prefix=urls.API)
     app.include_router(docs.router(app.title, app.openapi_url))
