@@ -13,6 +13,8 @@ LOGIN = "/login/"
 REGISTER = "/register/"
 RESET_PASSWORD = "/reset-password/"
 EDIT_PROFILE = "/edit-profile/"
+SEND_MESSAGE = "/send-message/"  # ?to=<username>
+MESSAGES = "/messages/"
 NOT_FOUND = "/404.html"
 ROBOTS = "/robots.txt"
 SITEMAP = "/sitemap.xml"
@@ -25,6 +27,8 @@ APP_SHELLS = {
     "register": REGISTER,
     "reset_password": RESET_PASSWORD,
     "edit_profile": EDIT_PROFILE,
+    "send_message": SEND_MESSAGE,
+    "messages": MESSAGES,
 }
 
 

@@ -32,7 +32,14 @@ from functions.sitegen.pages import (
     pages_for,
     pages_for_all,
 )
-from functions.store.dynamodb_schema import STREAM_FILTERS, dump, post_item, user_item
+from functions.store.dynamodb_schema import (
+    FANOUT_FILTERS,
+    STREAM_FILTERS,
+    dump,
+    load,
+    post_item,
+    user_item,
+)
 from functions.store.sqlite import SQLiteStore
 from functions.stream import UndecodableRecord, decode, decode_all
 from functions.timelines import Fanout
@@ -163,6 +170,34 @@ def test_a_follow_is_one_followed_event_and_no_user_reads(dynamo, cheap_password
     app.follow(bob, ann.id)
     assert emitted == [Followed(bob.id, ann.id)]
     assert reads == [ann.id]  # only the check that the target exists
+
+
+def test_messages_and_their_notifications_reach_no_function_that_renders_or_fans_out(
+    dynamo, cheap_passwords
+):
+    """Private messages never reach the render function (nor the fan-out):
+    their records and the unread count's pass no filter and decode to no
+    event; no user item changes (that would re-render profiles)."""
+    emitted: list = []
+    app = Microblog(dynamo, auth.Tokens(KEY), on_change=emitted.extend)
+    ann = app.register("ann", "ann@example.com", "secret-password")
+    bob = app.register("bob", "bob@example.com", "secret-password")
+    reader = StreamReader(dynamo)
+    reader.new_records()
+    emitted.clear()
+    app.send_message(ann, "bob", "a secret")
+    app.read_messages(bob)
+    app.store.set_notification(bob.id, "task_progress", {"progress": 50})
+    records = reader.new_records()
+    kinds = [r["dynamodb"]["NewImage"]["type"]["S"] for r in records]
+    assert sorted(kinds) == ["message", "notification", "notification", "notification"]
+    assert emitted == []
+    for change in records:
+        assert decode(change).events == []
+        assert not passes(STREAM_FILTERS, change) and not passes(FANOUT_FILTERS, change)
+        assert "a secret" not in str(decode(change))
+    removal = record("REMOVE", old=load(records[0]["dynamodb"]["NewImage"]))
+    assert not passes(STREAM_FILTERS, removal) and not passes(FANOUT_FILTERS, removal)
 
 
 # ------------------------------------------------------------ the decoder alone

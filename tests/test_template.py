@@ -242,6 +242,29 @@ def test_the_fanout_filters_are_the_jobs_starters(functions):
     assert patterns == FANOUT_FILTERS
 
 
+@pytest.mark.parametrize("kind", ["render", "fanout"])
+def test_private_messages_pass_neither_streams_filters(functions, kind):
+    """Messages and notifications (the unread count) are never delivered to
+    the render or fan-out function: no event of theirs, in any shape."""
+    from datetime import UTC, datetime
+
+    from functions.domain import Message
+    from functions.store.dynamodb_schema import dump, message_item, notification_key
+    from tests.streams import passes
+
+    stream = functions[kind]["Events"]["Stream"]["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    message = Message("01J0000000000000000000000A", "a", "b", "secret", datetime.now(UTC))
+    note = {**notification_key("b", "unread_message_count"), "type": "notification", "data": 1}
+    for item in (message_item(message), note):
+        for name, images in (
+            ("INSERT", {"NewImage": dump(item)}),
+            ("MODIFY", {"NewImage": dump(item), "OldImage": dump(item)}),
+            ("REMOVE", {"OldImage": dump(item)}),
+        ):
+            assert not passes(patterns, {"eventName": name, "dynamodb": images}), (item, name)
+
+
 def test_the_fanout_function_takes_the_stream_and_its_queue_safely(functions, resources):
     fanout = functions["fanout"]
     events = fanout["Events"]
