@@ -216,6 +216,7 @@ def test_the_routes_are_in_the_openapi_schema(api):
     models = schema["components"]["schemas"]
     assert {"NewMessage", "MessageOut", "MessageCollection", "NotificationOut"} <= set(models)
     answer = schema["paths"]["/api/notifications"]["get"]["responses"]["200"]
-    assert answer["content"]["application/json"]["schema"]["items"] == {
-        "$ref": "#/components/schemas/NotificationOut"
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Notifications"
     }
+    assert models["Notifications"]["items"] == {"$ref": "#/components/schemas/NotificationOut"}

@@ -822,11 +822,11 @@ class SQLiteStore:
 
     def notifications(self, user_id: str, since: float = 0) -> list[Notification]:
         rows = self._db().execute(
-            "SELECT name, data, timestamp FROM notifications"
-            " WHERE user_id = ? AND timestamp > ? ORDER BY timestamp",
+            "SELECT name, data, timestamp FROM notifications WHERE user_id = ? AND timestamp > ?",
             (user_id, since),
         )
-        return [Notification(row[0], json.loads(row[1]), row[2]) for row in rows]
+        found = [Notification(row[0], json.loads(row[1]), row[2]) for row in rows]
+        return sorted(found, key=lambda notification: notification.timestamp)  # a handful
 
     def set_notification(self, user_id: str, name: str, data: Any) -> Notification:
         notification = Notification(name, data, time.time())

@@ -10,7 +10,7 @@ only when the Messages page is opened.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from ... import urls
 from ...domain import MESSAGE_MAX, Message, User, format_time
@@ -48,6 +48,10 @@ class NotificationOut(BaseModel):
     name: str = Field(examples=["unread_message_count"])
     data: Any = Field(description="The value: a number of unread messages, a task's progress…")
     timestamp: float = Field(description="When it changed, in seconds since the epoch.")
+
+
+class Notifications(RootModel[list[NotificationOut]]):
+    """The tutorial's answer: a plain list, oldest change first."""
 
 
 def _author(user: User) -> dict:
@@ -108,7 +112,7 @@ Since = Annotated[
 ]
 
 
-@router.get("/notifications", response_model=list[NotificationOut], responses=documented(422))
+@router.get("/notifications", response_model=Notifications, responses=documented(422))
 def notifications(app: App, me: CurrentUser, since: Since = 0):
     """The caller's notifications that changed after `since`, oldest change
     first: poll with the newest `timestamp` seen. One read."""
