@@ -452,6 +452,23 @@ def measure_reader(stack: Stack, store: DynamoStore, samples: Samples, password_
             samples.add(action, stack.act(api_event("GET", path, cookie=cookie))[0])
 
 
+def measure_messages(
+    stack: Stack, store: DynamoStore, samples: Samples, password_hash: str
+) -> None:
+    """A private message sent, and the notification poll every signed-in page
+    makes every 10 seconds (the recipient's, with an unread message)."""
+    sender = make_user(store, "sender", password_hash)
+    recipient = make_user(store, "recipient", password_hash)
+    _, sender_cookie = stack.log_in(sender)
+    _, recipient_cookie = stack.log_in(recipient)
+    message = {"recipient": recipient.username, "body": "Hi, counted!"}
+    for _ in range(REPS):
+        parts, _ = stack.act(api_event("POST", "/api/messages", message, sender_cookie))
+        samples.add("send a private message", parts)
+        poll = api_event("GET", "/api/notifications", cookie=recipient_cookie)
+        samples.add("notifications poll (every 10 s)", stack.act(poll)[0])
+
+
 def number_seeded_posts(store: DynamoStore, users: list[User]) -> None:
     """What the fan-out function does with the seed's stream records: the
     posts numbered for explore, in id (time) order, 100 a batch."""
@@ -646,6 +663,8 @@ def measure(functions: dict[str, dict]) -> tuple[dict[str, Parts], Site]:
         phase("posts", started)
         measure_reader(stack, store, samples, password_hash)
         phase("log in, follows, reads", started)
+        measure_messages(stack, store, samples, password_hash)
+        phase("messages", started)
         changes = measure_changes(stack, store, samples, users)
         phase("deletes, renames", started)
         store.delete_table()
