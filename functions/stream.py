@@ -8,8 +8,9 @@ one mapping (`sitegen.pages.pages_for`) serves both transports.
 
 Pure: no I/O, no clients. Records of items that touch no page (uniqueness
 markers, timeline copies, counters, throttle rows, idempotency keys, export
-tasks) and user changes that pages do not show (counters, password, token
-version) give no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
+tasks, private messages and notifications, which no page may ever show) and
+user changes that pages do not show (counters, password, token version) give
+no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
 most of them away; this is the rule, the filters are the saving.
 
 A post reaches the stream twice: its INSERT, without an explore number
@@ -129,7 +130,7 @@ def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) ->
         if name == REMOVE:
             return Change([Unfollowed(old["follower_id"], old["followed_id"])])
         return Change()
-    return Change()  # markers, timeline copies, counters, throttle rows, keys
+    return Change()  # markers, timeline copies, counters, throttle rows, keys, messages
 
 
 def _numbered(new: dict, old: dict) -> bool:
