@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -356,9 +356,10 @@ class UserCreated:
 
 
 # The user fields pages show: name and avatar (the e-mail's Gravatar) on
-# every page with the user's posts, about me on the profile. A change of any
-# other field (counters, password, token version, last seen: the profile gets
-# that from the API) re-renders nothing.
+# every page with the user's posts, about me on the profile and the card. A
+# change of any other field (counters, password, token version, last seen:
+# the profile gets that from the API) re-renders nothing, but for last seen's
+# day, on the card (`UserSeen`).
 SHOWN_USER_FIELDS = ("username", "email", "about_me")
 
 
@@ -405,7 +406,36 @@ class Unfollowed:
     followed_id: str
 
 
-Event = PostCreated | PostDeleted | UserCreated | UserUpdated | Followed | Unfollowed
+def seen_day(at: datetime) -> date:
+    """The day (UTC) a last-seen time falls on: what the user's card shows."""
+    return at.astimezone(UTC).date()
+
+
+@dataclass(frozen=True)
+class UserSeen:
+    """The user's last-seen day (UTC) moved on. Last seen changes at most once
+    a minute, and no page shows the time (the profile gets it from the API),
+    but the user's card (the popup on hover, a static file) shows the day:
+    coarsening the time to a day bounds the card's rewrites to one a user a
+    day, and the day's change alone writes no other file."""
+
+    user_id: str
+
+
+def user_changes(user: User, previous: User) -> list[UserUpdated | UserSeen]:
+    """What pages see of a user's write from `previous` to `user`: a change
+    pages show (`UserUpdated.between`), else a new last-seen day, else
+    nothing. The one rule of both transports: the services and the stream
+    decoder both ask."""
+    event = UserUpdated.between(user, previous)
+    if event is not None:
+        return [event]  # re-renders the card too
+    if seen_day(user.last_seen) != seen_day(previous.last_seen):
+        return [UserSeen(user.id)]
+    return []
+
+
+Event = PostCreated | PostDeleted | UserCreated | UserUpdated | Followed | Unfollowed | UserSeen
 
 
 # ---------------------------------------------------------------- timelines

@@ -33,10 +33,10 @@ from .domain import (
     Unfollowed,
     User,
     UserCreated,
-    UserUpdated,
     ValidationError,
     new_id,
     normalize_email,
+    user_changes,
     username_key,
     utcnow,
     validate_about_me,
@@ -119,8 +119,10 @@ class Microblog:
     on_change: Callable[[list[Event]], object] = field(default=lambda events: None)
 
     def _emit(self, *events: Event) -> None:
-        """Hand what changed to the site build, after the write succeeded."""
-        self.on_change(list(events))
+        """Hand what changed to the site build, after the write succeeded
+        (nothing when the write changed nothing pages show)."""
+        if events:
+            self.on_change(list(events))
 
     # ------------------------------------------------------------ accounts
 
@@ -180,7 +182,9 @@ class Microblog:
     def touch(self, user: User) -> User:
         """Record that the user was seen, at most once a minute (not a write
         per request). Never fails the request it is called from. No page
-        shows it (the profile gets it from the API), so it changes no file."""
+        shows the time (the profile gets it from the API); the user's card
+        shows the day, so the first visit of a day (UTC) re-renders the card
+        alone (`UserSeen`)."""
         now = utcnow()
         if now - user.last_seen < LAST_SEEN_EVERY:
             return user
@@ -189,6 +193,7 @@ class Microblog:
         except Exception:
             log.exception("could not record last_seen for %s", user.id)
             return user
+        self._emit(*user_changes(updated, user))
         return updated
 
     def authenticate(self, username: str, password: str) -> User | None:
@@ -335,9 +340,7 @@ class Microblog:
             updated = self.store.update_user(user.id, changes, if_token_version=version)
         except StaleUser:  # a logout or reset came first: this session is void
             raise auth.InvalidToken("token revoked") from None
-        event = UserUpdated.between(updated, previous)
-        if event is not None:
-            self._emit(event)
+        self._emit(*user_changes(updated, previous))
         return updated
 
     # ------------------------------------------------------------ follows

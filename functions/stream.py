@@ -10,8 +10,10 @@ Pure: no I/O, no clients. Records of items that touch no page (uniqueness
 markers, timeline copies, counters, throttle rows, idempotency keys, export
 tasks, private messages and notifications, which no page may ever show) and
 user changes that pages do not show (counters, password, token version) give
-no event. The event source mapping's filters (`STREAM_FILTERS`) already keep
-most of them away; this is the rule, the filters are the saving.
+no event; a change of `last_seen` alone gives one only when it moves to a
+new day (UTC), which the user's card shows (`domain.UserSeen`). The event
+source mapping's filters (`STREAM_FILTERS`) already keep most of them away;
+this is the rule, the filters are the saving.
 
 A post reaches the stream twice: its INSERT, without an explore number
 (PostCreated with explore_seq 0: the fan-out numbers it and fills the feeds;
@@ -40,7 +42,7 @@ from .domain import (
     Unfollowed,
     User,
     UserCreated,
-    UserUpdated,
+    user_changes,
 )
 from .store.dynamodb_schema import TYPE, ItemType, load, post_from_item, user_from_item
 
@@ -121,8 +123,7 @@ def _meaning(name: str, kind: str | None, new: dict | None, old: dict | None) ->
             return Change([UserCreated(user.id)], user=user)
         if name == MODIFY:
             user = user_from_item(new)
-            event = UserUpdated.between(user, user_from_item(old))
-            return Change([event] if event else [], user=user)  # None: nothing shown
+            return Change(user_changes(user, user_from_item(old)), user=user)
         return Change()
     if kind == ItemType.EDGE:
         if name == INSERT:

@@ -46,6 +46,17 @@ def user_feed(username: str) -> str:
     return f"{user_page(username)}feed.xml"
 
 
+# The user's card, beside the profile: what the popup on hover shows. The
+# browser finds it from a profile link, relative to it (base.html's
+# `user-popup` template carries this name).
+USER_CARD = "card.json"
+
+
+def user_card(username: str) -> str:
+    """The user's card (JSON, for the popup on hover): `/u/<username>/card.json`."""
+    return f"{user_page(username)}{USER_CARD}"
+
+
 def explore_archive(number: int) -> str:
     return f"{EXPLORE}page/{number}/"
 

@@ -28,6 +28,7 @@ from functions.sitegen.pages import (
     Permalink,
     Profile,
     ProfileArchive,
+    UserCard,
     UserFeed,
     pages_for,
     pages_for_all,
@@ -154,6 +155,7 @@ def test_a_post_deleted_before_its_numbering_touches_only_its_authors_pages():
         Profile(event.author_id),
         ProfileArchive(event.author_id, 2),
         UserFeed(event.author_id),
+        UserCard(event.author_id),
     }
 
 

@@ -7,7 +7,7 @@ Archive pages are cut from the store's post numbers (`Post.seq` for a user,
 `Post.explore_seq` for explore), counted from the oldest post: page k always
 holds the numbers (k-1)*25+1 .. k*25, so a new post changes only the newest
 archive page, never the long tail. Fast-changing numbers (counts, last seen)
-appear on a profile's index page only.
+appear on a profile's index page and the user's card only.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..domain import (
     PostDeleted,
     Unfollowed,
     UserCreated,
+    UserSeen,
     UserUpdated,
 )
 from .data import SiteData
@@ -178,6 +179,25 @@ class FormerFeed:
     user_id: str
 
 
+@dataclass(frozen=True)
+class UserCard:
+    """`/u/<username>/card.json`: what the popup on hover shows of the user
+    (avatar, about me, last-seen day, counts), fetched by the browser; a
+    profile's companion, rendered with it and on every change of its counts."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
+class FormerCard:
+    """`/u/<old>/card.json` after a rename: removed, as the old feed (a script
+    does not follow an HTML redirect, and no page links to the old name any
+    more), unless someone holds the old name now."""
+
+    username: str
+    user_id: str
+
+
 PageRef = (
     Shell
     | NotFoundPage
@@ -195,6 +215,8 @@ PageRef = (
     | Content
     | Redirect
     | FormerFeed
+    | UserCard
+    | FormerCard
 )
 
 
@@ -209,10 +231,14 @@ def fixed_pages(content_slugs: Iterable[str]) -> Iterator[PageRef]:
     yield from (Content(slug) for slug in content_slugs)
 
 
+def user_index_pages(user_id: str) -> tuple[PageRef, ...]:
+    """A user's pages that show the newest state: the profile, the feed, the card."""
+    return Profile(user_id), UserFeed(user_id), UserCard(user_id)
+
+
 def user_pages(user_id: str, post_seq: int) -> Iterator[PageRef]:
-    """A user's profile, feed and archive pages (posts numbered 1..post_seq)."""
-    yield Profile(user_id)
-    yield UserFeed(user_id)
+    """A user's profile, feed, card and archive pages (posts numbered 1..post_seq)."""
+    yield from user_index_pages(user_id)
     yield from (ProfileArchive(user_id, k) for k in range(1, page_count(post_seq) + 1))
 
 
@@ -241,8 +267,10 @@ def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]
 
 def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     """The pages one change touches. Every frequent change touches a bounded
-    set, whatever the size of the corpus (a new post: at most 11 files); only
-    a username or e-mail change, which is rare, reaches all of a user's pages."""
+    set (a new post: at most 12 files), whatever the size of the corpus; only
+    a username or e-mail change, which is rare, reaches all of a user's pages.
+    The card shows the counts and the last-seen day: follows, posts and a
+    new last-seen day (`UserSeen`, the card alone) re-render it."""
     match event:
         case PostCreated(explore_seq=0):
             return set()  # not numbered yet: its pages come with its numbering
@@ -266,24 +294,25 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
                     pages.add(ExploreArchive(page_number(event.explore_seq) - 1))
             return pages
         case UserCreated(user_id=user_id):
-            return {Profile(user_id), UserFeed(user_id)}
+            return set(user_index_pages(user_id))
         case UserUpdated(shown_everywhere=False):
-            return {Profile(event.user_id)}  # about me, last seen: the index only
+            return {Profile(event.user_id), UserCard(event.user_id)}  # about me
         case UserUpdated():
             return _everywhere_shown(event, data)
+        case UserSeen(user_id=user_id):
+            return {UserCard(user_id)}  # the day only: at most once a user a day
         case Followed(follower_id=a, followed_id=b) | Unfollowed(follower_id=a, followed_id=b):
-            return {Profile(a), Profile(b)}
+            return {Profile(a), Profile(b), UserCard(a), UserCard(b)}
     raise TypeError(f"not a change event: {event!r}")
 
 
 def _author_pages(event: PostCreated | PostDeleted) -> set[PageRef]:
     """The pages of a post that are its author's: the permalink, the profile,
-    the archive page it is on, the feed."""
+    the archive page it is on, the feed, the card (its post count)."""
     return {
         Permalink(event.post_id),
-        Profile(event.author_id),
+        *user_index_pages(event.author_id),
         ProfileArchive(event.author_id, page_number(event.seq)),
-        UserFeed(event.author_id),
     }
 
 
@@ -300,6 +329,7 @@ def _everywhere_shown(event: UserUpdated, data: SiteData) -> set[PageRef]:
     if event.username != event.previous_username:
         pages.update(former_pages(event.previous_username, user_id, event.post_seq))
         pages.add(FormerFeed(event.previous_username, user_id))
+        pages.add(FormerCard(event.previous_username, user_id))
     return pages
 
 

@@ -10,6 +10,7 @@ partial is most of the rendering work.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .. import urls
-from ..domain import Post, User, clean_text, format_time
+from ..domain import Post, User, clean_text, format_time, seen_day
 from ..markup import sanitize
 from .content import Document, read_documents
 from .data import SiteData
@@ -31,6 +32,7 @@ from .pages import (
     Explore,
     ExploreArchive,
     ExploreFeed,
+    FormerCard,
     FormerFeed,
     NotFoundPage,
     PageRef,
@@ -43,6 +45,7 @@ from .pages import (
     SitemapIndex,
     SitemapPages,
     SitemapPosts,
+    UserCard,
     UserFeed,
     index_first_page,
     page_count,
@@ -51,6 +54,7 @@ from .pages import (
 )
 
 FEED_ENTRIES = 20
+CARD_AVATAR = 64  # the avatar's size on the user's card (the tutorial's popup)
 # `updated` of a feed with no entries yet (Atom requires one; it must not
 # change between builds, or the feed would be rewritten every time).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -253,6 +257,12 @@ class Renderer:
                 if _held(old, user_id, data):
                     return None
                 return Output(urls.user_feed(old), None)
+            case UserCard(user_id=user_id):
+                return self._card(user_id, data)
+            case FormerCard(username=old, user_id=user_id):
+                if _held(old, user_id, data):
+                    return None
+                return Output(urls.user_card(old), None)
             case SitemapIndex():
                 chunks = range(sitemap_chunk_count(data.explore_seq()))
                 maps = [urls.SITEMAP_PAGES] + [urls.sitemap_posts(c) for c in chunks]
@@ -280,6 +290,28 @@ class Renderer:
             newer=None,
             older=older,
         )
+
+    def _card(self, user_id: str, data: SiteData) -> Output | None:
+        """The user's card: data only, no words (the popup's labels are in
+        base.html's template), keys sorted so that equal cards are equal bytes.
+        Last seen is the day (UTC), not the time: see `domain.UserSeen`."""
+        user = data.user(user_id)
+        if user is None:
+            return None
+        card = {
+            "id": user.id,
+            "username": user.username,
+            "url": urls.user_page(user.username),
+            "avatar": user.avatar(CARD_AVATAR),
+            "about_me": user.about_me,
+            "last_seen": seen_day(user.last_seen).isoformat(),
+            "post_count": user.post_count,
+            "follower_count": user.follower_count,
+            "followed_count": user.followed_count,
+        }
+        # ASCII with \u escapes: any text the store holds encodes.
+        body = json.dumps(card, sort_keys=True, separators=(",", ":"))
+        return Output(urls.user_card(user.username), body.encode("utf-8"))
 
     def _profile_archive(self, user_id: str, number: int, data: SiteData) -> Output | None:
         user = data.user(user_id)

@@ -5,8 +5,8 @@ Shard i of n (1 <= i <= n) owns:
 
 - the fixed pages (app shells, 404, robots, the sitemap index, explore's
   index and feed, the content pages): shard 1;
-- every page of a user (profile, archive pages, feed, the redirects at their
-  former names): the shard `user_shard(user_id, n)`, a hash of the id;
+- every page of a user (profile, archive pages, feed, card, the redirects at
+  their former names): the shard `user_shard(user_id, n)`, a hash of the id;
 - every page of an explore chunk (SITEMAP_CHUNK consecutive explore numbers:
   its explore archive pages, its sitemap and its posts' permalinks): shard
   `chunk % n + 1`.
@@ -40,10 +40,8 @@ from .pages import (
     ExploreArchive,
     PageRef,
     Permalink,
-    Profile,
     ProfileArchive,
     SitemapPosts,
-    UserFeed,
     fixed_pages,
     former_pages,
     index_first_page,
@@ -51,6 +49,7 @@ from .pages import (
     page_number,
     page_range,
     sitemap_chunk_count,
+    user_index_pages,
 )
 
 # Posts a user part holds, about (a slice of a user's archive is cut at page
@@ -112,8 +111,9 @@ class ChunkPart:
 @dataclass(frozen=True)
 class UserSlice:
     """Archive pages `first`..`last` of a user; the newest slice (the one
-    with the last page) also has the profile, the feed and the redirects at
-    the user's former names. A user with no posts is one slice of no page."""
+    with the last page) also has the profile, the feed, the card and the
+    redirects at the user's former names. A user with no posts is one slice
+    of no archive page."""
 
     user: User
     first: int
@@ -213,7 +213,7 @@ def load_part(
             for piece in slices:
                 user_id = piece.user.id
                 if piece.newest:
-                    pages += [Profile(user_id), UserFeed(user_id)]
+                    pages += user_index_pages(user_id)
                 pages += [ProfileArchive(user_id, k) for k in range(piece.first, piece.last + 1)]
             for former in formers:
                 user = users[former.user_id]

@@ -32,6 +32,7 @@ from functions.sitegen.pages import (
     Profile,
     ProfileArchive,
     SitemapIndex,
+    UserCard,
     pages_for,
 )
 from functions.sitegen.publish import LocalPublisher
@@ -80,26 +81,26 @@ def test_a_new_post_touches_the_same_few_pages_whatever_the_corpus_size(settings
     late = new_post(ann.id, "x", "en").replace(seq=30_003, explore_seq=2_000_007)
     small = pages_for(PostCreated.of(early), data)
     large = pages_for(PostCreated.of(late), data)
-    assert len(small) == len(large) == 8
+    assert len(small) == len(large) == 9
     assert ProfileArchive(ann.id, 1201) in large and ExploreArchive(80001) in large
     first_of_a_sitemap_chunk = late.replace(explore_seq=2_001_001)
-    assert len(pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)) == 10
+    assert len(pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)) == 11
     assert SitemapIndex() in pages_for(PostCreated.of(first_of_a_sitemap_chunk), data)
     # The first post of a new archive page also renders the page before it
     # again: no longer the newest, it links on and becomes stable.
     first_of_pages = late.replace(seq=30_026, explore_seq=2_000_026)
     touched = pages_for(PostCreated.of(first_of_pages), data)
-    assert len(touched) == 10
+    assert len(touched) == 11
     assert ProfileArchive(ann.id, 1201) in touched and ExploreArchive(80001) in touched
 
 
 @pytest.mark.parametrize("corpus", [40, 400])
-def test_a_new_post_writes_at_most_10_files(settings, store, builder, corpus):
+def test_a_new_post_writes_at_most_11_files(settings, store, builder, corpus):
     users = [add_user(store, f"user{n}") for n in range(8)]
     add_posts(store, users, corpus)
     builder.build_all()
     post, stats = post_now(store, builder, users[0])
-    assert stats.written <= 10
+    assert stats.written <= 11
     assert stats.written == stats.rendered  # every touched page really changed
     mine = (post.seq - 1) // POSTS_PER_PAGE + 1
     everyone = (post.explore_seq - 1) // POSTS_PER_PAGE + 1
@@ -108,6 +109,7 @@ def test_a_new_post_writes_at_most_10_files(settings, store, builder, corpus):
         "u/user0/index.html",
         urls.output_path(urls.user_archive("user0", mine)),
         "u/user0/feed.xml",
+        "u/user0/card.json",  # its post count
         "explore/index.html",
         urls.output_path(urls.explore_archive(everyone)),
         "explore/feed.xml",
@@ -120,11 +122,13 @@ def test_a_new_post_writes_at_most_10_files(settings, store, builder, corpus):
     assert sorted(stats.changed) == sorted(expected)
 
 
-def test_follows_touch_only_the_two_profiles(settings, store):
+def test_follows_touch_only_the_two_profiles_and_cards(settings, store):
     ann, bob = add_user(store, "ann"), add_user(store, "bob")
     assert pages_for(Followed(ann.id, bob.id), StoreData(store)) == {
         Profile(ann.id),
         Profile(bob.id),
+        UserCard(ann.id),
+        UserCard(bob.id),
     }
 
 
