@@ -606,28 +606,42 @@ async function profilePage(section, viewer) {
     actions.replaceChildren(fromTemplate("profile-edit"));
     return;
   }
-  let following = Boolean(user.is_following);
   actions.replaceChildren(fromTemplate("profile-follow"));
-  const button = $("button", actions);
+  wireFollow($("button", actions), user, (fresh) => showCounts(section, fresh));
+}
+
+const FOLLOW_CHANGED = "microblog:follow";
+
+/** A Follow/Unfollow button for `user` (as GET /api/users/{id} answers it,
+ * with `is_following`): it says what the tutorial says, and `onChange` gets
+ * the user as the API shows it after each change (the new counts). Every
+ * button of that user on the page (the profile's, a user popup's) follows
+ * the change. */
+function wireFollow(button, user, onChange) {
+  let following = Boolean(user.is_following);
   const label = () => {
     button.textContent = following ? "Unfollow" : "Follow";
     button.classList.toggle("secondary", following);
   };
   label();
+  document.addEventListener(FOLLOW_CHANGED, ({ detail }) => {
+    if (detail.id !== user.id) return;
+    following = detail.following;
+    label();
+    if (detail.user) onChange(detail.user);
+  });
   button.addEventListener("click", async () => {
     button.disabled = true;
     clearFlash();
     try {
-      await api(following ? "DELETE" : "POST", `/users/${id}/follow`);
-      following = !following;
+      await api(following ? "DELETE" : "POST", `/users/${user.id}/follow`);
+      const now = !following;
       flash(
-        following
-          ? `You are following ${user.username}!`
-          : `You are not following ${user.username}.`,
+        now ? `You are following ${user.username}!` : `You are not following ${user.username}.`,
       );
-      label();
-      user = await api("GET", `/users/${id}`);
-      showCounts(section, user);
+      const fresh = await api("GET", `/users/${user.id}`).catch(() => null);
+      const detail = { id: user.id, following: now, user: fresh };
+      document.dispatchEvent(new CustomEvent(FOLLOW_CHANGED, { detail }));
     } catch (error) {
       flash(error.message, "error");
     } finally {
@@ -882,6 +896,185 @@ async function messages(user) {
   }
 }
 
+// ------------------------------------------------------------------ user popup
+
+// Hovering or focusing a link to a profile in a list of posts shows the
+// user's popup (chapter 20): their card, the static /u/<name>/card.json
+// beside the profile (a visitor costs no function call), fetched once per
+// user per page load and only when first shown; for a signed-in reader, one
+// GET /api/users/{id} with it, for the Follow button's state and fresh
+// counts. The markup is base.html's `user-popup` template; user data goes in
+// as text and attributes only. Not on touch-only devices: nothing hovers.
+
+const POPUP_SHOW_MS = 400;
+const POPUP_HIDE_MS = 300;
+const PROFILE_PATH = /^\/u\/[^/]+\/$/;
+
+/** The link to a profile, in a post, that `node` is in; else null. */
+function profileLinkOf(node) {
+  const link = node instanceof Element ? node.closest(".post a[href]") : null;
+  if (!link || link.origin !== window.location.origin || link.closest(".user-popup")) return null;
+  return PROFILE_PATH.test(link.pathname) ? link : null;
+}
+
+/** The card's last-seen day (a UTC date), in the page's language. */
+function formatDay(day) {
+  const options = { dateStyle: "long", timeZone: "UTC" };
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, options);
+  } catch {
+    format = new Intl.DateTimeFormat(undefined, options); // a tag Intl does not know
+  }
+  return format.format(new Date(`${day}T00:00:00Z`));
+}
+
+/** Counts, each with its word in the singular or the plural. */
+function showPopupCounts(popup, user) {
+  for (const span of $$("[data-count]", popup)) {
+    const count = Number(user[span.dataset.count]);
+    span.textContent = String(count);
+    const word = span.nextElementSibling;
+    if (word?.dataset.one) word.textContent = count === 1 ? word.dataset.one : word.dataset.other;
+  }
+}
+
+/** The popup of the user whose card is at `cardUrl`; null when there is none. */
+async function makePopup(template, cardUrl, reader) {
+  const response = await fetch(cardUrl, { headers: { Accept: "application/json" } });
+  if (!response.ok) return null;
+  const card = await response.json();
+  const popup = template.content.firstElementChild.cloneNode(true);
+  popup.id = `user-popup-${card.id}`;
+  popup.setAttribute("aria-label", card.username);
+  const avatar = $(".user-popup-avatar", popup);
+  avatar.dataset.name = card.username;
+  avatar.src = card.avatar;
+  const name = $(".user-popup-name a", popup);
+  name.href = card.url;
+  name.textContent = card.username;
+  const about = $(".user-popup-about", popup);
+  about.textContent = card.about_me;
+  about.hidden = !card.about_me;
+  $(".user-popup-seen-day", popup).textContent = formatDay(card.last_seen);
+  showPopupCounts(popup, card);
+  if (reader && reader.id !== card.id) {
+    try {
+      const user = await api("GET", `/users/${card.id}`);
+      showPopupCounts(popup, user);
+      const actions = $(".user-popup-actions", popup);
+      wireFollow($("button", actions), user, (fresh) => showPopupCounts(popup, fresh));
+      actions.hidden = false;
+    } catch {
+      // the card stands, without a button
+    }
+  }
+  return popup;
+}
+
+/** Where the popup goes: under its link, in the same positioned box (a post). */
+function placePopup(popup, link) {
+  link.after(popup);
+  popup.style.top = `${link.offsetTop + link.offsetHeight + 4}px`;
+  popup.style.left = `${link.offsetLeft}px`;
+}
+
+function userPopups(reader) {
+  const template = document.getElementById("user-popup");
+  if (!template || !window.matchMedia("(any-hover: hover)").matches) return;
+  const popups = new Map(); // card URL -> Promise of its popup: one fetch per user
+  let shown = null; // { link, popup, by: "pointer" | "focus" }
+  let wanted = null; // the link whose popup is on its way
+  let dismissed = null; // a link whose popup Escape closed, until left
+  let showTimer = 0;
+  let hideTimer = 0;
+
+  const within = (node) =>
+    Boolean(node && shown && (shown.link.contains(node) || shown.popup.contains(node)));
+
+  function hide() {
+    clearTimeout(hideTimer);
+    if (!shown) return;
+    shown.popup.hidden = true;
+    shown.link.removeAttribute("aria-expanded");
+    shown = null;
+  }
+
+  function cancel(link) {
+    if (wanted !== link) return;
+    clearTimeout(showTimer);
+    wanted = null;
+  }
+
+  function want(link, by) {
+    clearTimeout(hideTimer);
+    if (shown?.link === link || wanted === link || link === dismissed) return;
+    clearTimeout(showTimer);
+    wanted = link;
+    showTimer = setTimeout(() => show(link, by), POPUP_SHOW_MS);
+  }
+
+  async function show(link, by) {
+    const url = new URL(template.dataset.card, link.href).href;
+    if (!popups.has(url)) popups.set(url, makePopup(template, url, reader).catch(() => null));
+    const popup = await popups.get(url);
+    if (wanted !== link) return; // left meanwhile
+    wanted = null;
+    if (!popup) return;
+    hide();
+    placePopup(popup, link);
+    popup.hidden = false;
+    const overflow = popup.getBoundingClientRect().right - document.documentElement.clientWidth;
+    if (overflow > 0) popup.style.left = `${Math.max(0, link.offsetLeft - overflow - 8)}px`;
+    link.setAttribute("aria-expanded", "true");
+    shown = { link, popup, by };
+  }
+
+  document.addEventListener("pointerover", (event) => {
+    if (event.pointerType === "touch") return;
+    if (within(event.target)) {
+      clearTimeout(hideTimer); // back over the link or the popup
+      return;
+    }
+    const link = profileLinkOf(event.target);
+    if (link) want(link, "pointer");
+  });
+  document.addEventListener("pointerout", (event) => {
+    if (event.pointerType === "touch") return;
+    const link = profileLinkOf(event.target);
+    if (link && !link.contains(event.relatedTarget)) {
+      cancel(link);
+      if (dismissed === link) dismissed = null;
+    }
+    if (shown?.by === "pointer" && within(event.target) && !within(event.relatedTarget)) {
+      clearTimeout(hideTimer);
+      hideTimer = setTimeout(hide, POPUP_HIDE_MS);
+    }
+  });
+  document.addEventListener("focusin", (event) => {
+    if (within(event.target)) return;
+    const link = profileLinkOf(event.target);
+    if (link) want(link, "focus");
+  });
+  document.addEventListener("focusout", (event) => {
+    const link = profileLinkOf(event.target);
+    if (link && !link.contains(event.relatedTarget) && !within(event.relatedTarget)) {
+      cancel(link);
+      if (dismissed === link) dismissed = null;
+    }
+    if (shown?.by === "focus" && within(event.target) && !within(event.relatedTarget)) hide();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !(shown || wanted)) return;
+    const link = shown?.link || wanted;
+    const hadFocus = within(document.activeElement);
+    cancel(wanted);
+    dismissed = link;
+    hide();
+    if (hadFocus) link.focus();
+  });
+}
+
 // ------------------------------------------------------------------ start
 
 async function main() {
@@ -893,6 +1086,7 @@ async function main() {
   renderNav(user);
   canTranslate = Boolean(user?.can_translate);
   if (canTranslate) addTranslateLinks();
+  userPopups(user);
   await messages(user);
   const pages = [
     ["#home[data-app=home]", homePage],
