@@ -5,11 +5,13 @@ stack) and the DynamoDB stream's decoded records (AWS) agree that a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.domain import User, UserSeen, UserUpdated
+from functions import urls
+from functions.domain import User, UserSeen, UserUpdated, utcnow
 from functions.sitegen.data import StoreData
 from functions.sitegen.pages import Profile, UserCard, pages_for_all
 from functions.store.dynamodb_schema import STREAM_FILTERS, dump, user_item
@@ -74,3 +76,29 @@ def test_a_record_with_a_page_change_and_a_new_day_is_one_update():
     (event,) = decode(record).events
     assert event == UserUpdated(before.id, "ann", "ann", False, 0)
     assert pages_for_all([event], StoreData(None)) == {Profile(before.id), UserCard(before.id)}
+
+
+def test_on_the_local_stack_the_first_request_of_a_day_rewrites_the_card_alone(
+    client, settings, cheap_hash, monkeypatch
+):
+    """End to end through the API: a signed-in request records the visit
+    (`GET /api/me`, as every page of a signed-in reader asks), and the day's
+    first one re-renders the card, and only the card, before it answers."""
+    credentials = {"username": "ann", "password": "secret-password"}
+    assert client.post("/api/users", json={**credentials, "email": "ann@example.com"}).is_success
+    assert client.post("/api/session", json=credentials).is_success
+    store, builder = client.app_state.microblog.store, client.app_state.builder
+    ann = store.get_user_by_username("ann")
+    store.update_user(ann.id, {"last_seen": utcnow() - timedelta(days=1)})
+    builder.apply([UserSeen(ann.id)])  # the card of the day before
+    card = settings.site_dir / urls.output_path(urls.user_card("ann"))
+    yesterday = json.loads(card.read_bytes())["last_seen"]
+    rendered: list[str] = []
+    apply = builder.apply
+    monkeypatch.setattr(builder, "apply", lambda events: rendered.extend(apply(events).published))
+
+    assert client.get("/api/me").is_success
+    assert rendered == ["u/ann/card.json"]
+    assert json.loads(card.read_bytes())["last_seen"] == utcnow().date().isoformat() != yesterday
+    assert client.get("/api/me").is_success  # within the minute: no write, no file
+    assert rendered == ["u/ann/card.json"]
