@@ -83,6 +83,16 @@ def test_hovering_a_username_on_explore_shows_the_users_card(make_context, autho
     expect(popup).to_be_visible()
     assert asked == [f"/u/{name}/card.json"]
 
+    # On a permalink too (any list of posts).
+    page.keyboard.press("Escape")  # the popup would cover the post's link
+    authored = page.locator(".post", has=page.locator(f'a.post-author[href="/u/{name}/"]'))
+    authored.locator(".post-link").first.click()
+    expect(page).to_have_url(re.compile(r"/p/\w+/$"))
+    page.wait_for_selector("html[data-ready]", state="attached")
+    author_link(page, name).hover()
+    page.clock.run_for(500)
+    expect(popup).to_be_visible()
+
 
 def test_a_signed_in_reader_follows_from_the_popup_and_the_count_goes_up(
     make_context, base, author
@@ -109,7 +119,12 @@ def test_a_signed_in_reader_follows_from_the_popup_and_the_count_goes_up(
     page.keyboard.press("Escape")
     expect(popup).to_be_hidden()
 
-    # The follow is real: the profile says so after a reload.
+    # The follow is real: the home feed now has her post, whose popup knows it...
+    goto(page, "/")
+    author_link(page, name).hover()
+    expect(popup.get_by_role("button", name="Unfollow")).to_be_visible()
+    expect(counts).to_have_text("1 follower, 0 following, 1 post")
+    # ...and so does her profile.
     goto(page, f"/u/{name}/")
     expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
     expect(page.locator(".profile .follower-count")).to_have_text("1")
