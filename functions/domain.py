@@ -346,8 +346,19 @@ class PostCreated(_PostChange):
     pass
 
 
+@dataclass(frozen=True)
 class PostDeleted(_PostChange):
-    pass
+    """The post is gone from the store by the time its pages are rebuilt:
+    its words travel with the event (the services hold the post; the
+    stream's REMOVE record has its old image), so the search index can
+    withdraw them. Not part of what makes two events equal."""
+
+    body: str = field(default="", compare=False, repr=False)
+    language: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, post: Post) -> PostDeleted:
+        return cls(post.id, post.author_id, post.seq, post.explore_seq, post.body, post.language)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ NOT_FOUND = "/404.html"
 ROBOTS = "/robots.txt"
 SITEMAP = "/sitemap.xml"
 SITEMAP_PAGES = "/sitemap-pages.xml"
+SEARCH = "/search/"
+SEARCH_LEXICON = f"{SEARCH}w/"
+SEARCH_POSTINGS = f"{SEARCH}t/"
+EXPLORE_PAGES = f"{EXPLORE}page/"
 
 # The pages the browser UI fills in; each is a static shell.
 APP_SHELLS = {
@@ -29,6 +33,7 @@ APP_SHELLS = {
     "edit_profile": EDIT_PROFILE,
     "send_message": SEND_MESSAGE,
     "messages": MESSAGES,
+    "search": SEARCH,
 }
 
 
@@ -58,7 +63,7 @@ def user_card(username: str) -> str:
 
 
 def explore_archive(number: int) -> str:
-    return f"{EXPLORE}page/{number}/"
+    return f"{EXPLORE_PAGES}{number}/"
 
 
 def post_page(post_id: str) -> str:
@@ -72,6 +77,16 @@ def content_page(slug: str) -> str:
 
 def sitemap_posts(chunk: int) -> str:
     return f"/sitemap-posts-{chunk}.xml"
+
+
+def search_lexicon(shard: int) -> str:
+    """A shard of the search index's lexicon (folded word -> keys)."""
+    return f"{SEARCH_LEXICON}{shard}.json"
+
+
+def search_postings(shard: int) -> str:
+    """A shard of the search index's postings (key -> explore numbers)."""
+    return f"{SEARCH_POSTINGS}{shard}.json"
 
 
 def api_user(user_id: str) -> str:

@@ -9,6 +9,12 @@ invalidation) once. `build_shard` renders one shard alone (`build.py build
 --shard I/N`, the release's Step Functions Map). The incremental rebuild
 renders only the pages a change touches, straight from the store, in the
 calling process.
+
+The search index (`search`) rides along: each shard of a full build
+writes the index shards it owns (every Nth, from every numbered post, so
+its memory is its share of the index, not a part); an incremental rebuild
+reads, changes and writes back the index shards of its posts' terms,
+under the same lock as its pages.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from .data import SiteData, StoreData
 from .pages import PageRef, pages_for_all
 from .publish import Publisher
 from .render import Output, Renderer
+from .search import INDEX_PREFIXES, build_index, numbered_posts
+from .search import update as update_index
 from .shards import Shard, load_part, shard_parts
 
 # Files the build never removes from the output folder.
@@ -135,7 +143,11 @@ def _is_temporary(path: str) -> bool:
 
 
 def _is_page(path: str) -> bool:
-    return not (path in KEEP or path.startswith(KEEP_PREFIX) or _is_temporary(path))
+    """What the mass-deletion rule counts: not the assets, not the search
+    index's shards (how many there are follows the words, not the site)."""
+    return not (
+        path in KEEP or path.startswith((KEEP_PREFIX, *INDEX_PREFIXES)) or _is_temporary(path)
+    )
 
 
 def _refuse_an_empty_store(store: Store, existing: set[str]) -> None:
@@ -257,6 +269,12 @@ class SiteBuilder:
                 stats = render_and_publish(pages, self.renderer, data, publisher)
             on_part(stats)
             totals.add(replace(stats, published=[], changed=[]))
+        # The search index shards this shard owns, from every numbered post.
+        index = build_index(numbered_posts(store, last), shard.index, shard.count)
+        stats = publish_outputs(index, publisher)
+        stats.rendered = len(stats.published)
+        on_part(stats)
+        totals.add(replace(stats, published=[], changed=[]))
         totals.seconds = time.perf_counter() - started
         return totals
 
@@ -275,6 +293,10 @@ class SiteBuilder:
             stats = render_and_publish(
                 pages_for_all(events, data), self.renderer, data, self.publisher
             )
+            # The search index: read, changed and written back (one writer: the lock).
+            index = publish_outputs(update_index(events, data, self.publisher), self.publisher)
+            index.rendered = len(index.published)
+            stats.add(index)
             self.publisher.flush(stats.changed)
         stats.seconds = time.perf_counter() - started
         return stats

@@ -23,6 +23,11 @@ class Publisher(Protocol):
         """Unpublish `path`; False when nothing was there."""
         ...
 
+    def read(self, path: str) -> bytes | None:
+        """The bytes published at `path`, or None: for the files a build
+        changes in place (the search index's shards) rather than renders."""
+        ...
+
     def existing(self) -> set[str]:
         root = str(self.root)
         found = set()
@@ -115,6 +120,13 @@ class LocalPublisher:
         finally:
             os.unlink(tmp)
         return True
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            with open(self._path(path), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def remove(self, path: str) -> bool:
         target = self._target(path)

@@ -27,6 +27,7 @@ from ..markup import sanitize
 from .content import Document, read_documents
 from .data import SiteData
 from .pages import (
+    POSTS_PER_PAGE,
     SITEMAP_CHUNK,
     Content,
     Explore,
@@ -52,6 +53,7 @@ from .pages import (
     page_range,
     sitemap_chunk_count,
 )
+from .terms import LEXICON_SHARDS, POSTINGS_SHARDS
 
 FEED_ENTRIES = 20
 CARD_AVATAR = 64  # the avatar's size on the user's card (the tutorial's popup)
@@ -135,6 +137,8 @@ class Renderer:
             absolute=self.absolute,
             footer_pages=[(d.title, urls.content_page(d.slug)) for d in self.documents.values()],
             post_html=self.post_fragment,
+            posts_per_page=POSTS_PER_PAGE,
+            search_shards={"lexicon": LEXICON_SHARDS, "postings": POSTINGS_SHARDS},
         )
         self.env.filters["iso"] = iso
         self.env.filters["shown"] = shown

@@ -267,6 +267,16 @@ class S3Publisher:
             self._stale.add(path)
         return True
 
+    def read(self, path: str) -> bytes | None:
+        """The object's bytes at `path` (one GET), or None when there is none."""
+        try:
+            answer = self._client("s3").get_object(Bucket=self.bucket, Key=self._key(path))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return answer["Body"].read()
+
     def remove(self, path: str) -> bool:
         """Delete the object at `path`; False when there was none."""
         key = self._key(path)

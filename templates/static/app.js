@@ -1075,6 +1075,138 @@ function userPopups(reader) {
   });
 }
 
+// ------------------------------------------------------------------ search
+
+// Full-text search with no server: the site build writes a sharded inverted
+// index under /search/ (functions/sitegen/search.py). A query word is folded
+// as the build folds words (functions/sitegen/terms.py: the twin of these
+// two functions), its lexicon shard gives its stem keys, their postings
+// shards give explore numbers, and each result is the post's own article on
+// the explore archive page that holds its number. Several words: posts with
+// all of them (AND); newest first.
+
+/** Case and accents ignored, as terms.fold. */
+export function searchFold(text) {
+  return text
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/\u00df|\u1e9e/g, "ss")
+    .replace(/\u03c2/g, "\u03c3")
+    .normalize("NFD")
+    .replace(/\p{Mn}/gu, "")
+    .normalize("NFC");
+}
+
+/** The distinct folded words of a query, as terms.words. */
+export function searchWords(text) {
+  const found = searchFold(text).match(/[\p{L}\p{N}]+/gu) || [];
+  return [...new Set(found.filter((word) => word.length <= 40))];
+}
+
+/** The shard of a word or key: the first four bytes of its SHA-256, as terms.shard_of. */
+async function searchShard(text, count) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return new DataView(digest).getUint32(0) % count;
+}
+
+const searchFiles = new Map();
+
+/** An index shard's JSON ({} when there is none: no post has its words). */
+function searchFile(url) {
+  if (!searchFiles.has(url)) {
+    const load = fetch(url, { credentials: "same-origin" }).then((response) => {
+      if (response.status === 404) return {};
+      if (!response.ok) throw new Error(`Could not load the search index (${response.status}).`);
+      return response.json();
+    });
+    searchFiles.set(url, load);
+  }
+  return searchFiles.get(url);
+}
+
+/** The explore numbers of the posts a folded word is in (any of its keys). */
+async function searchWordPosts(word, index) {
+  const lexicon = await searchFile(`${index.lexicon}${await searchShard(word, index.lexiconShards)}.json`);
+  const numbers = new Set();
+  for (const key of lexicon[word] || []) {
+    const postings = await searchFile(
+      `${index.postings}${await searchShard(key, index.postingsShards)}.json`,
+    );
+    let number = 0;
+    for (const [i, gap] of (postings[key]?.n || []).entries()) {
+      number = i === 0 ? gap : number - gap;
+      numbers.add(number);
+    }
+  }
+  return numbers;
+}
+
+/** The explore numbers of the posts with every word, newest first. */
+async function searchPosts(words, index) {
+  const sets = await Promise.all(words.map((word) => searchWordPosts(word, index)));
+  sets.sort((a, b) => a.size - b.size);
+  const [smallest = new Set(), ...others] = sets;
+  return [...smallest].filter((n) => others.every((set) => set.has(n))).sort((a, b) => b - a);
+}
+
+/** The articles of these posts, taken from the explore pages that hold them. */
+async function searchArticles(numbers, index) {
+  const perPage = index.postsPerPage;
+  const pages = [...new Set(numbers.map((n) => Math.floor((n - 1) / perPage) + 1))];
+  const documents = new Map(
+    await Promise.all(
+      pages.map(async (page) => {
+        const response = await fetch(`${index.explorePages}${page}/`, { credentials: "same-origin" });
+        const html = response.ok ? await response.text() : "";
+        return [page, new DOMParser().parseFromString(html, "text/html")];
+      }),
+    ),
+  );
+  return numbers
+    .map((n) => $(`article.post[data-explore="${n}"]`, documents.get(Math.floor((n - 1) / perPage) + 1)))
+    .filter(Boolean)
+    .map((article) => document.importNode(article, true));
+}
+
+async function searchPage(section) {
+  const params = new URLSearchParams(window.location.search);
+  const query = params.get("q") || "";
+  const page = Math.max(1, Number.parseInt(params.get("page"), 10) || 1);
+  const box = $(".nav-search input[name=q]");
+  if (box) box.value = query;
+  const index = {
+    lexicon: section.dataset.lexicon,
+    lexiconShards: Number(section.dataset.lexiconShards),
+    postings: section.dataset.postings,
+    postingsShards: Number(section.dataset.postingsShards),
+    explorePages: section.dataset.explorePages,
+    postsPerPage: Number(section.dataset.postsPerPage),
+  };
+  const results = $("#search-results", section);
+  const words = searchWords(query);
+  if (!words.length) {
+    results.replaceChildren(fromTemplate("search-none"));
+    return;
+  }
+  results.setAttribute("aria-busy", "true");
+  const numbers = await searchPosts(words, index);
+  const start = (page - 1) * index.postsPerPage;
+  const shown = await searchArticles(numbers.slice(start, start + index.postsPerPage), index);
+  if (shown.length) results.replaceChildren(...shown);
+  else results.replaceChildren(fromTemplate("search-empty"));
+  results.removeAttribute("aria-busy");
+  enhance(results);
+  const link = (at) => `${window.location.pathname}?${new URLSearchParams({ q: query, page: at })}`;
+  const newer = $(".pager .newer", section);
+  const older = $(".pager .older", section);
+  newer.hidden = page <= 1;
+  newer.href = link(page - 1);
+  older.hidden = start + index.postsPerPage >= numbers.length;
+  older.href = link(page + 1);
+  $(".pager", section).hidden = newer.hidden && older.hidden;
+  section.dataset.results = String(numbers.length);
+}
+
 // ------------------------------------------------------------------ start
 
 async function main() {
@@ -1095,6 +1227,7 @@ async function main() {
     ["#reset-request-form", resetPasswordPage],
     ["#edit-profile-form", editProfilePage],
     [".profile[data-user-id]", profilePage],
+    ["#search[data-app=search]", searchPage],
   ];
   for (const [selector, page] of pages) {
     const element = $(selector);
