@@ -1,0 +1,81 @@
+"""What the search index needs of the publishers: reading a shard back
+(read-modify-write), its content type and lifetime, and one writer at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.domain import PostCreated, User, utcnow
+from functions.services import new_post
+from functions.sitegen.publish import LocalPublisher
+from functions.sitegen.s3 import CACHE_FRESH, S3Publisher, cache_control_for, content_type_for
+from functions.store.sqlite import SQLiteStore
+from functions.wiring import local_builder
+
+BUCKET = "site"
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def test_the_s3_publisher_reads_back_what_it_wrote_and_none_where_nothing_is(s3):
+    publisher = S3Publisher(BUCKET, prefix="live", s3_client=s3)
+    assert publisher.read("search/t/1.json") is None
+    publisher.write("search/t/1.json", b'{"en:run":{"n":[3],"w":{"run":1}}}')
+    assert publisher.read("search/t/1.json") == b'{"en:run":{"n":[3],"w":{"run":1}}}'
+    stored = s3.head_object(Bucket=BUCKET, Key="live/search/t/1.json")
+    assert stored["ContentType"] == "application/json"
+    assert stored["CacheControl"] == CACHE_FRESH  # rewritten by posts, like a listing
+
+
+def test_index_shards_are_json_with_a_listings_short_lifetime():
+    assert content_type_for("search/w/12.json") == "application/json"
+    assert cache_control_for("search/w/12.json") == CACHE_FRESH
+
+
+def test_the_local_publisher_reads_back_what_it_wrote(tmp_path):
+    publisher = LocalPublisher(tmp_path)
+    assert publisher.read("search/w/0.json") is None
+    publisher.write("search/w/0.json", b"{}")
+    assert publisher.read("search/w/0.json") == b"{}"
+
+
+def test_concurrent_writes_leave_the_index_a_full_build_makes(settings, tmp_path):
+    """The API's worker threads each rebuild after their write: the builder's
+    lock keeps their read-modify-writes of the same shards from losing any."""
+    store = SQLiteStore(settings.database)
+    user = User.new("ann", "ann@example.com", "pbkdf2:sha256:1$salt$" + "0" * 64)
+    store.create_user(user)
+    builder = local_builder(settings, store, workers=1)
+    builder.build_all()
+    base = utcnow() - timedelta(days=1)
+
+    def write(n: int) -> None:
+        body = f"shared words and word{n}"
+        post = store.create_post(new_post(user.id, body, "en", base + timedelta(seconds=n)))
+        builder.apply([PostCreated.of(post)])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fresh = dataclasses.replace(settings, site_dir=tmp_path / "fresh")
+    local_builder(fresh, store, workers=1).build_all()
+
+    def index(root):
+        return {p.relative_to(root): p.read_bytes() for p in (root / "search").rglob("*.json")}
+
+    assert index(settings.site_dir) == index(fresh.site_dir)
+    store.close()
