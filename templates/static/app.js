@@ -1126,18 +1126,23 @@ function searchFile(url) {
 
 /** The explore numbers of the posts a folded word is in (any of its keys). */
 async function searchWordPosts(word, index) {
-  const lexicon = await searchFile(`${index.lexicon}${await searchShard(word, index.lexiconShards)}.json`);
+  const shard = await searchShard(word, index.lexiconShards);
+  const lexicon = await searchFile(`${index.lexicon}${shard}.json`);
+  const keys = lexicon[word] || [];
+  const shards = await Promise.all(
+    keys.map(async (key) => {
+      const at = await searchShard(key, index.postingsShards);
+      return searchFile(`${index.postings}${at}.json`);
+    }),
+  );
   const numbers = new Set();
-  for (const key of lexicon[word] || []) {
-    const postings = await searchFile(
-      `${index.postings}${await searchShard(key, index.postingsShards)}.json`,
-    );
+  keys.forEach((key, k) => {
     let number = 0;
-    for (const [i, gap] of (postings[key]?.n || []).entries()) {
+    for (const [i, gap] of (shards[k][key]?.n || []).entries()) {
       number = i === 0 ? gap : number - gap;
       numbers.add(number);
     }
-  }
+  });
   return numbers;
 }
 
@@ -1156,14 +1161,16 @@ async function searchArticles(numbers, index) {
   const documents = new Map(
     await Promise.all(
       pages.map(async (page) => {
-        const response = await fetch(`${index.explorePages}${page}/`, { credentials: "same-origin" });
+        const url = `${index.explorePages}${page}/`;
+        const response = await fetch(url, { credentials: "same-origin" });
         const html = response.ok ? await response.text() : "";
         return [page, new DOMParser().parseFromString(html, "text/html")];
       }),
     ),
   );
+  const pageOf = (n) => documents.get(Math.floor((n - 1) / perPage) + 1);
   return numbers
-    .map((n) => $(`article.post[data-explore="${n}"]`, documents.get(Math.floor((n - 1) / perPage) + 1)))
+    .map((n) => $(`article.post[data-explore="${n}"]`, pageOf(n)))
     .filter(Boolean)
     .map((article) => document.importNode(article, true));
 }
