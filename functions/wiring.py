@@ -127,12 +127,16 @@ def make_renderer(settings: Settings) -> Renderer:
 
 
 def local_builder(settings: Settings, store: Store, workers: int | None = None) -> SiteBuilder:
-    """The site build writing into `site/` (`SITE_DIR`)."""
+    """The site build writing into `site/` (`SITE_DIR`), one process at a
+    time (its lock file is run data, in `VAR_DIR`: not in the site)."""
     from .sitegen.builder import SiteBuilder
     from .sitegen.publish import LocalPublisher
 
     site_dir = settings.site_dir
-    return SiteBuilder(store, make_renderer(settings), lambda: LocalPublisher(site_dir), workers)
+    lock = settings.var_dir / "build.lock"
+    return SiteBuilder(
+        store, make_renderer(settings), lambda: LocalPublisher(site_dir), workers, lock_file=lock
+    )
 
 
 def make_mailer(settings: Settings) -> Mailer:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import os
 import threading
 from datetime import timedelta
 
@@ -78,4 +80,27 @@ def test_concurrent_writes_leave_the_index_a_full_build_makes(settings, tmp_path
         return {p.relative_to(root): p.read_bytes() for p in (root / "search").rglob("*.json")}
 
     assert index(settings.site_dir) == index(fresh.site_dir)
+    store.close()
+
+
+def test_a_rebuild_waits_for_a_build_in_another_process(settings):
+    """`build.py build` beside the local server: the lock file in VAR_DIR
+    (an flock, which another open of the file contends for as another
+    process would) holds the server's rebuild until the build ends."""
+    store = SQLiteStore(settings.database)
+    user = User.new("ann", "ann@example.com", "pbkdf2:sha256:1$salt$" + "0" * 64)
+    store.create_user(user)
+    builder = local_builder(settings, store, workers=1)
+    post = store.create_post(new_post(user.id, "waiting", "en"))
+    other = os.open(settings.var_dir / "build.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    rebuild = threading.Thread(target=builder.apply, args=([PostCreated.of(post)],))
+    rebuild.start()
+    rebuild.join(0.5)
+    assert rebuild.is_alive()  # held
+    assert not (settings.site_dir / "p" / post.id / "index.html").exists()
+    os.close(other)
+    rebuild.join(10)
+    assert not rebuild.is_alive()
+    assert (settings.site_dir / "p" / post.id / "index.html").exists()
     store.close()

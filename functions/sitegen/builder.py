@@ -24,14 +24,15 @@ import multiprocessing
 import os
 import queue
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..domain import Event
 from ..store import Store
 from .data import SiteData, StoreData
+from .lock import BuildLock
 from .pages import PageRef, pages_for_all
 from .publish import Publisher
 from .render import Output, Renderer
@@ -183,15 +184,18 @@ class SiteBuilder:
         renderer: Renderer,
         make_publisher: Callable[[], Publisher],
         workers: int | None = None,
+        lock_file: Path | None = None,
     ):
         self.store = store
         self.renderer = renderer
         self.make_publisher = make_publisher
         self.publisher = make_publisher()
         self.workers = workers or default_workers()
-        # Two writes at once may touch the same page: render one change at a
-        # time, so the later state is always the one left on disk.
-        self._lock = threading.Lock()
+        # Two writes at once may touch the same page or index shard: render
+        # one change at a time, so the later state is always the one left on
+        # disk; with `lock_file`, also one at a time with other processes
+        # (the local server and `build.py build`).
+        self._lock = BuildLock(lock_file)
 
     def build_all(self, progress: bool = False, allow_mass_delete: bool = False) -> Stats:
         """Every page that exists, plus the assets; removes pages that went away
