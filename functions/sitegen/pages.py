@@ -270,7 +270,10 @@ def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     set (a new post: at most 12 files), whatever the size of the corpus; only
     a username or e-mail change, which is rare, reaches all of a user's pages.
     The card shows the counts and the last-seen day: follows, posts and a
-    new last-seen day (`UserSeen`, the card alone) re-render it."""
+    new last-seen day (`UserSeen`, the card alone) re-render it.
+    The search index's shards are not pages (they are changed in place, not
+    rendered from the store): `search.update` maps the same events to them,
+    beside these pages, in `SiteBuilder.apply`."""
     match event:
         case PostCreated(explore_seq=0):
             return set()  # not numbered yet: its pages come with its numbering
