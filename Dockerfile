@@ -29,6 +29,7 @@ COPY build.py ./
 COPY functions ./functions
 COPY templates ./templates
 COPY content ./content
+COPY translations ./translations
 
 # Run data (SQLite, mail outbox) and the built site live on the volume. The
 # signing key comes from SECRET_KEY (without it one is generated on the volume).

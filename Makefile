@@ -4,7 +4,7 @@
 # (samconfig.toml sets build_in_source, so SAM does not first copy the whole
 # checkout, .venv and node_modules included, to a scratch folder).
 #
-# - The functions' code: only functions/, templates/ and content/ (no tests,
+# - The functions' code: only functions/, templates/, content/ and translations/ (no tests,
 #   docs, var/, site/, caches).
 # - The dependencies layer: requirements-lambda.txt as Linux arm64 CPython 3.12
 #   wheels, whatever this machine's Python and CPU are (binary wheels only:
@@ -18,7 +18,7 @@
 PYTHON ?= python3
 LAMBDA_PYTHON := 3.12
 LAMBDA_PLATFORMS := manylinux2014_aarch64 manylinux_2_28_aarch64
-CODE := functions templates content
+CODE := functions templates content translations
 # A Python 3.12 to compile with: pyenv's 3.12.x when pyenv has one, else python3.12.
 PY312 := $(shell v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -1); \
 	if [ -n "$$v" ]; then echo "env PYENV_VERSION=$$v python3.12"; \

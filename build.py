@@ -7,6 +7,7 @@
     python build.py seed --users N --posts M   deterministic demo data, through the store
     python build.py publish [--bucket B] [--distribution D]   full build straight to S3
     python build.py repair   number posts a failed fan-out left out of explore (DynamoDB)
+    python build.py translate init LANG|update|compile   the translation catalogs (Babel)
 
 Settings come from the environment, read once (see README and
 functions/config.py): STORE, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, VAR_DIR,
@@ -217,6 +218,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def translate(args: argparse.Namespace) -> int:
+    """The tutorial's `flask translate init|update|compile`, with Babel."""
+    from functions import catalogs
+
+    if args.action == "init":
+        if not args.lang:
+            print("translate init needs a language code, e.g. `translate init es`")
+            return 2
+        written = [catalogs.init(args.lang)]
+    elif args.action == "update":
+        written = catalogs.update()
+    else:
+        written = catalogs.compile_all()
+    for path in written:
+        print(f"wrote {path.relative_to(catalogs.ROOT)}")
+    return 0
+
+
 MASS_DELETE_HELP = (
     "remove pages even when that is most of the site, or the store has no users"
     " (refused otherwise: a wrong or empty store must not unpublish the site)"
@@ -256,6 +275,13 @@ def main(argv: list[str] | None = None) -> int:
         " (DynamoDB: reads the whole table)",
     )
     repair_cmd.set_defaults(run=repair)
+
+    translate_cmd = commands.add_parser(
+        "translate", help="translation catalogs: init LANG, update (extract), compile"
+    )
+    translate_cmd.add_argument("action", choices=("init", "update", "compile"))
+    translate_cmd.add_argument("lang", nargs="?", help="the new language, for init (e.g. es)")
+    translate_cmd.set_defaults(run=translate)
 
     publish_cmd = commands.add_parser("publish", help="full build straight to S3 (and CloudFront)")
     publish_cmd.add_argument("--bucket", help="the site's S3 bucket (SITE_BUCKET)")

@@ -4,7 +4,8 @@
     .venv/bin/python bench/floor.py OUT [--processes N]
 
 It renders the same pages as `build.py build`, from the same store (SQLite,
-as the environment says), with the same templates and page model, the way a
+as the environment says), in the same languages (`LANGUAGES`), with the
+same templates and page model, the way a
 plain static site generator loop does: Jinja2's default environment
 (templates checked for changes at each use), the `_post.html` partial
 rendered at every appearance of a post, each page written with a plain
@@ -38,6 +39,11 @@ def write_all(outputs, out: str) -> None:
             f.write(output.body)
 
 
+def every_language(renderer, pages, data):
+    """Each page's file in every language it has (as the build writes them)."""
+    return (output for page in pages for output in renderer.render_languages(page, data))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", help="an empty folder to write into")
@@ -54,10 +60,10 @@ def main() -> int:
     for n in range(1, args.processes):
         pid = os.fork()
         if pid == 0:  # child n renders every N-th page from the n-th
-            write_all((renderer.render(p, data) for p in pages[n :: args.processes]), args.out)
+            write_all(every_language(renderer, pages[n :: args.processes], data), args.out)
             os._exit(0)
         children.append(pid)
-    write_all((renderer.render(p, data) for p in pages[:: args.processes]), args.out)
+    write_all(every_language(renderer, pages[:: args.processes], data), args.out)
     for pid in children:
         _, status = os.waitpid(pid, 0)
         if status:

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SITE_URL = "http://127.0.0.1:8000"
 LAMBDA_SCRATCH = Path("/tmp/microblog")
@@ -37,6 +39,7 @@ ENVIRONMENT = (
     "SITE_DIR",
     "TEMPLATES_DIR",
     "CONTENT_DIR",
+    "LANGUAGES",
     "TABLE_NAME",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "SITE_URL",
@@ -61,6 +64,21 @@ ENVIRONMENT = (
 )
 
 
+def languages(text: str | None) -> tuple[str, ...]:
+    """`LANGUAGES` (`en,es`): the languages of i18n.LANGUAGES named, English
+    first and always; all of them when unset. ValueError for another name."""
+    if not text:
+        return LANGUAGES
+    named = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(named) - set(LANGUAGES))
+    if unknown:
+        raise ValueError(f"LANGUAGES: no catalog for {', '.join(unknown)} (known: {LANGUAGES})")
+    return (
+        DEFAULT_LANGUAGE,
+        *(lang for lang in LANGUAGES if lang in named and lang != DEFAULT_LANGUAGE),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the app is wired from. The field defaults are the local stack's."""
@@ -70,6 +88,9 @@ class Settings:
     site_dir: Path = ROOT / "site"
     templates_dir: Path = ROOT / "templates"
     content_dir: Path = ROOT / "content"
+    # The interface's languages the site is built in (`LANGUAGES=en,es`):
+    # English always, first; another language's pages under its own prefix.
+    languages: tuple[str, ...] = LANGUAGES
     table_name: str = "microblog"
     dynamodb_endpoint: str | None = None
     # The site's public address; "" on the API function without a custom
@@ -122,6 +143,7 @@ class Settings:
             site_dir=path("SITE_DIR", scratch / "site"),
             templates_dir=path("TEMPLATES_DIR", ROOT / "templates"),
             content_dir=path("CONTENT_DIR", ROOT / "content"),
+            languages=languages(env.get("LANGUAGES")),
             table_name=env.get("TABLE_NAME", "microblog"),
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB"),
             site_url=env.get("SITE_URL", "" if on_lambda else LOCAL_SITE_URL).rstrip("/"),

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
+from .i18n import N_, Text
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256  # checked before any hashing: a long password costs CPU
@@ -26,12 +28,15 @@ ABOUT_ME_MAX = 140
 class DomainError(Exception):
     """Base of the errors a use case reports to its caller."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, **params: object):
+        message = Text(message, **params)  # English; translated where it is shown
         super().__init__(message)
         self.message = message
         self.field = field
         self.fields: dict[str, str] = {field: message} if field else {}
         """Every offending field's message (several for `validate_fields`)."""
+        self.joined = False
+        """Whether the message is the fields' messages joined (`ValidationError.of`)."""
 
 
 class BadRequest(DomainError):
@@ -44,9 +49,15 @@ class ValidationError(DomainError):
     @classmethod
     def of(cls, fields: dict[str, str]) -> ValidationError:
         """One error naming several fields, each with its message."""
-        error = cls("; ".join(f"{name}: {message}" for name, message in fields.items()))
+        error = cls(joined_fields(fields))
         error.fields = dict(fields)
+        error.joined = True
         return error
+
+
+def joined_fields(fields: dict[str, str]) -> str:
+    """The message of an error about several fields: `name: message; ...`."""
+    return "; ".join(f"{name}: {message}" for name, message in fields.items())
 
 
 class Conflict(DomainError):
@@ -63,7 +74,9 @@ class TooManyAttempts(DomainError):
     account or address in the current window; `retry_after` is in seconds."""
 
     def __init__(
-        self, retry_after: int, message: str = "Too many failed login attempts; try again later."
+        self,
+        retry_after: int,
+        message: str = N_("Too many failed login attempts; try again later."),
     ):
         super().__init__(message)
         self.retry_after = retry_after
@@ -124,7 +137,7 @@ def validate_username(username: str) -> str:
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise ValidationError(
-            "Username must be 3 to 32 letters, digits, '_', '-' or '.'.", "username"
+            N_("Username must be 3 to 32 letters, digits, '_', '-' or '.'."), "username"
         )
     return username
 
@@ -138,15 +151,21 @@ def normalize_email(email: str) -> str:
     try:
         result = validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"Invalid email address: {exc}", "email") from None
+        raise ValidationError(
+            N_("Invalid email address: %(reason)s"), "email", reason=str(exc)
+        ) from None
     return result.normalized
 
 
 def validate_password(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
-        raise ValidationError(f"Password must be at least {PASSWORD_MIN} characters.", "password")
+        raise ValidationError(
+            N_("Password must be at least %(min)d characters."), "password", min=PASSWORD_MIN
+        )
     if len(password) > PASSWORD_MAX:
-        raise ValidationError(f"Password must be at most {PASSWORD_MAX} characters.", "password")
+        raise ValidationError(
+            N_("Password must be at most %(max)d characters."), "password", max=PASSWORD_MAX
+        )
     return password
 
 
@@ -190,16 +209,18 @@ def clean_text(text: str) -> str:
 def validate_body(body: str) -> str:
     body = clean_text(body or "").strip()
     if not body:
-        raise ValidationError("Say something: a post cannot be empty.", "body")
+        raise ValidationError(N_("Say something: a post cannot be empty."), "body")
     if len(body) > BODY_MAX:
-        raise ValidationError(f"A post has at most {BODY_MAX} characters.", "body")
+        raise ValidationError(N_("A post has at most %(max)d characters."), "body", max=BODY_MAX)
     return body
 
 
 def validate_about_me(about_me: str) -> str:
     about_me = clean_text(about_me or "").strip()
     if len(about_me) > ABOUT_ME_MAX:
-        raise ValidationError(f"About me has at most {ABOUT_ME_MAX} characters.", "about_me")
+        raise ValidationError(
+            N_("About me has at most %(max)d characters."), "about_me", max=ABOUT_ME_MAX
+        )
     return about_me
 
 
@@ -515,9 +536,11 @@ def validate_message(body: str) -> str:
     """The tutorial's checks and messages (DataRequired, Length(max=140))."""
     body = clean_text(body or "").strip()
     if not body:
-        raise ValidationError("This field is required.", "body")
+        raise ValidationError(N_("This field is required."), "body")
     if len(body) > MESSAGE_MAX:
-        raise ValidationError(f"Field must be between 0 and {MESSAGE_MAX} characters long.", "body")
+        raise ValidationError(
+            N_("Field must be between 0 and %(max)d characters long."), "body", max=MESSAGE_MAX
+        )
     return body
 
 

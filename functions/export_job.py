@@ -31,6 +31,7 @@ from typing import Any, TextIO
 
 from .domain import TASK_HEARTBEAT, Task, User, format_time, utcnow
 from .exports import EXPORT_POSTS
+from .i18n import N_
 from .mail import ATTACHMENT_MAX, Attachment, Mailer, compose
 from .store import MAX_LIMIT, Store
 
@@ -38,9 +39,9 @@ log = logging.getLogger(__name__)
 
 SUBJECT = "[Microblog] Your blog posts"
 FILENAME = "posts.json"
-TOO_BIG = "Your posts are too many to mail, even compressed (SES takes 40 MB at most)."
-FAILED = "The export failed; please try again later."
-GONE = "Your account no longer exists."
+TOO_BIG = N_("Your posts are too many to mail, even compressed (SES takes 40 MB at most).")
+FAILED = N_("The export failed; please try again later.")
+GONE = N_("Your account no longer exists.")
 
 
 class Superseded(Exception):

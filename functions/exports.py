@@ -15,14 +15,15 @@ import logging
 from typing import Protocol
 
 from .domain import Conflict, Task, User, new_id, utcnow
+from .i18n import N_
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 EXPORT_POSTS = "export_posts"  # the task's name (the tutorial's)
-DESCRIPTION = "Exporting posts..."
-IN_PROGRESS = "An export task is currently in progress"
-NOT_STARTED = "The export could not be started; please try again later."
+DESCRIPTION = N_("Exporting posts...")
+IN_PROGRESS = N_("An export task is currently in progress")
+NOT_STARTED = N_("The export could not be started; please try again later.")
 
 
 class TaskRunner(Protocol):

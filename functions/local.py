@@ -10,18 +10,30 @@ from __future__ import annotations
 import logging
 import os
 import re
+from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
-from starlette.responses import FileResponse, Response
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.errors import error_response
 from .api.missing import is_api_path
 from .config import Settings
+from .i18n import (
+    DEFAULT_LANGUAGE,
+    LANG_COOKIE,
+    LANG_COOKIE_MAX_AGE,
+    LANGUAGES,
+    redirect_for,
+    switch_for,
+)
 from .security_headers import HEADERS
 from .timelines import Fanout
+from .urls import NOT_FOUND, split_language
+from .urls import localized as localized_url
 from .wiring import create_api, local_builder, open_store
 
 
@@ -44,10 +56,26 @@ class WholeFiles(StaticFiles):
         validators = {name: described.headers[name] for name in ("etag", "last-modified")}
         return Response(body, status_code, validators, media_type=described.media_type)
 
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """As StaticFiles, but a missing page under a language's prefix
+        (`/es/...`) gets that language's 404 page, as the API's MissingPage
+        answers on AWS."""
+        response = await super().get_response(path, scope)
+        lang, _ = split_language(scope.get("path", ""), LANGUAGES)
+        if response.status_code != 404 or lang == DEFAULT_LANGUAGE:
+            return response
+        localized = localized_url(NOT_FOUND, lang).lstrip("/")
+        full_path, stat_result = self.lookup_path(localized)
+        if stat_result is None:
+            return response
+        return self.file_response(full_path, stat_result, scope, status_code=404)
+
 
 class SiteFiles:
     """The built site, except that an unknown `/api/...` address gets the
-    JSON error envelope instead of the HTML 404 page."""
+    JSON error envelope instead of the HTML 404 page, and a page asked for
+    in another language than the reader's redirects to theirs (as the
+    CloudFront Function does on AWS: `i18n.redirect_for`)."""
 
     def __init__(self, directory):
         self.files = WholeFiles(directory=directory, html=True, check_dir=False)
@@ -57,7 +85,40 @@ class SiteFiles:
             response = error_response(404, "There is no such API endpoint.")
             await response(scope, receive, send)
             return
+        if scope["type"] == "http" and (response := language_redirect(scope)) is not None:
+            await response(scope, receive, send)
+            return
         await self.files(scope, receive, send)
+
+
+def language_redirect(scope: Scope) -> Response | None:
+    """A 302 to the page in the reader's language, or None. Per request and
+    per reader, so never cached; the pages themselves are one per address."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return None
+    request = Request(scope)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != LANG_COOKIE]
+    switched = switch_for(request.url.path, request.query_params.get(LANG_COOKIE))
+    if switched is not None:  # the footer's switch, without JavaScript
+        to = switched
+    else:
+        to = redirect_for(
+            request.url.path,
+            request.cookies.get(LANG_COOKIE),
+            request.headers.get("accept-language"),
+        )
+    if to is None:
+        return None
+    query = urlencode(params) if switched is not None else request.url.query
+    response = RedirectResponse(
+        to + (f"?{query}" if query else ""),
+        status_code=302,
+        headers={"Cache-Control": "no-store", "Vary": "Cookie, Accept-Language"},
+    )
+    if switched is not None:
+        lang = split_language(switched, LANGUAGES)[0]
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_MAX_AGE, samesite="lax")
+    return response
 
 
 class SecurityHeaders:

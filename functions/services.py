@@ -46,6 +46,7 @@ from .domain import (
     validate_password,
     validate_username,
 )
+from .i18n import N_
 from .markup import detect_language, plain_text, render_markdown
 from .store import Store
 
@@ -56,7 +57,7 @@ def new_post(author_id: str, body: str, language: str | None = None, at=None) ->
     body = validate_body(body)
     html = render_markdown(body)
     if not html.strip():
-        raise ValidationError("Say something: a post cannot be empty.", "body")
+        raise ValidationError(N_("Say something: a post cannot be empty."), "body")
     if language is None:
         language = detect_language(plain_text(html))  # not the Markdown marks
     if at is None:  # now: the monotonic id keeps same-millisecond posts in order
@@ -90,9 +91,9 @@ RESET_EMAIL = Limit(3, timedelta(hours=1))  # reset mails to one address
 RESET_ADDRESS = Limit(10, timedelta(hours=1))  # reset requests from one client
 REGISTER_ADDRESS = Limit(10, timedelta(hours=1))  # sign-ups from one client
 
-LOGIN_THROTTLED = "Too many failed login attempts; try again later."
-RESET_THROTTLED = "Too many password reset requests; try again later."
-REGISTER_THROTTLED = "Too many sign-ups from your address; try again later."
+LOGIN_THROTTLED = N_("Too many failed login attempts; try again later.")
+RESET_THROTTLED = N_("Too many password reset requests; try again later.")
+REGISTER_THROTTLED = N_("Too many sign-ups from your address; try again later.")
 USERNAME_INPUT_MAX = 64  # longer names cannot exist: not looked up, not hashed
 
 
@@ -261,7 +262,7 @@ class Microblog:
     def require_user(self, user_id: str) -> User:
         user = self.store.get_user(user_id)
         if user is None:
-            raise NotFound("User not found.")
+            raise NotFound(N_("User not found."))
         return user
 
     # ------------------------------------------------------------ posts
@@ -283,14 +284,14 @@ class Microblog:
     def require_post(self, post_id: str) -> Post:
         post = self.store.get_post(post_id)
         if post is None:
-            raise NotFound("Post not found.")
+            raise NotFound(N_("Post not found."))
         return post
 
     def delete_post(self, user: User, post_id: str) -> None:
         """Delete one's own post; its pages are re-rendered without it."""
         post = self.require_post(post_id)
         if post.author_id != user.id:
-            raise Forbidden("You can only delete your own posts.")
+            raise Forbidden(N_("You can only delete your own posts."))
         if self.store.delete_post(post.id) is not None:
             self._emit(PostDeleted.of(post))
 
@@ -329,11 +330,11 @@ class Microblog:
         if "email" in changes or "password_hash" in changes:
             if not current_password:
                 raise ValidationError(
-                    "Give your current password to change your e-mail or password.",
+                    N_("Give your current password to change your e-mail or password."),
                     "current_password",
                 )
             if self.log_in(previous.username, current_password, address) is None:
-                raise Forbidden("Your current password is wrong.", "current_password")
+                raise Forbidden(N_("Your current password is wrong."), "current_password")
             version = previous.token_version
             changes["token_version"] = version + 1
         try:
@@ -348,7 +349,7 @@ class Microblog:
     def follow(self, user: User, target_id: str) -> User:
         """Follow `target_id` (idempotent); returns the followed user."""
         if target_id == user.id:
-            raise BadRequest("You cannot follow yourself!")
+            raise BadRequest(N_("You cannot follow yourself!"))
         target = self.require_user(target_id)
         if self.store.follow(user.id, target.id):
             self._emit(Followed(user.id, target.id))
@@ -357,7 +358,7 @@ class Microblog:
     def unfollow(self, user: User, target_id: str) -> User:
         """Stop following `target_id` (idempotent); returns that user."""
         if target_id == user.id:
-            raise BadRequest("You cannot unfollow yourself!")
+            raise BadRequest(N_("You cannot unfollow yourself!"))
         target = self.require_user(target_id)
         if self.store.unfollow(user.id, target.id):
             self._emit(Unfollowed(user.id, target.id))
@@ -375,7 +376,7 @@ class Microblog:
         if recipient is None:
             raise NotFound("User not found.")
         if recipient.id == sender.id:
-            raise BadRequest("You cannot send a message to yourself!")
+            raise BadRequest(N_("You cannot send a message to yourself!"))
         message = self.store.send_message(Message.new(sender.id, recipient.id, body))
         return message, recipient
 

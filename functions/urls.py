@@ -1,4 +1,10 @@
-"""The one place that knows the address of every page and API resource."""
+"""The one place that knows the address of every page and API resource.
+
+Pages exist in every language of `i18n.LANGUAGES`: English at the addresses
+below, another language under its own prefix (`/es/u/ann/`): `localized`
+and `Localized` give a page's address in a language. Feeds, sitemaps,
+robots.txt, assets and the API have one address whatever the language.
+"""
 
 from __future__ import annotations
 
@@ -109,3 +115,67 @@ def output_path(url: str) -> str:
     """The file a page URL is served from: `/u/ann/` -> `u/ann/index.html`."""
     path = url.lstrip("/")
     return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+# ------------------------------------------------------------------ languages
+
+DEFAULT_LANGUAGE = "en"
+
+
+def language_prefix(lang: str) -> str:
+    """`""` for English, `/es` for Spanish."""
+    return "" if lang == DEFAULT_LANGUAGE else f"/{lang}"
+
+
+# Folders of data, one whatever the language (the search index's shards).
+NOT_PAGES = (API + "/", "/static/", SEARCH_LEXICON, SEARCH_POSTINGS)
+
+
+def is_page(url: str) -> bool:
+    """Whether `url` is a page with a version per language: HTML (`/x/`,
+    `/404.html`), not a feed, sitemap, asset, search index or API address."""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    return not path.startswith(NOT_PAGES) and (path.endswith("/") or path == NOT_FOUND)
+
+
+def localized(url: str, lang: str) -> str:
+    """The address of page `url` (an English address) in `lang`."""
+    return language_prefix(lang) + url if is_page(url) else url
+
+
+def split_language(url: str, languages: tuple[str, ...]) -> tuple[str, str]:
+    """`(lang, English address)` of a page address: `/es/u/ann/` is
+    `("es", "/u/ann/")`; an address with no prefix is English."""
+    for lang in languages:
+        prefix = language_prefix(lang)
+        if prefix and (url == prefix or url.startswith(prefix + "/")):
+            return lang, url[len(prefix) :] or "/"
+    return DEFAULT_LANGUAGE, url
+
+
+class Localized:
+    """This module as seen from a page in `lang` (the templates' `urls`):
+    the same names, page addresses in that language."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __getattr__(self, name: str):
+        try:
+            value = globals()[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        if isinstance(value, str):
+            value = localized(value, self.lang)
+        elif callable(value) and not isinstance(value, type) and self.lang != DEFAULT_LANGUAGE:
+            value = _localizing(value, self.lang)
+        setattr(self, name, value)  # looked up once per name: templates ask often
+        return value
+
+
+def _localizing(function, lang: str):
+    def call(*args):
+        result = function(*args)
+        return localized(result, lang) if isinstance(result, str) else result
+
+    return call

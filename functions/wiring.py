@@ -123,7 +123,9 @@ def open_store(settings: Settings, create: bool = False) -> Store:
 def make_renderer(settings: Settings) -> Renderer:
     from .sitegen.render import Renderer
 
-    return Renderer(settings.templates_dir, settings.content_dir, settings.site_url)
+    return Renderer(
+        settings.templates_dir, settings.content_dir, settings.site_url, settings.languages
+    )
 
 
 def local_builder(settings: Settings, store: Store, workers: int | None = None) -> SiteBuilder:

@@ -38,14 +38,15 @@ def store(settings):
     store.close()
 
 
-def count_fragments(monkeypatch, renderer) -> list[str]:
-    """The ids of the posts whose `_post.html` fragment gets rendered."""
+def count_fragments(monkeypatch, renderer, lang: str = "en") -> list[str]:
+    """The ids of the posts whose `_post.html` fragment gets rendered in `lang`."""
     rendered: list[str] = []
     render = renderer._render_post
 
-    def counted(post, author):
-        rendered.append(post.id)
-        return render(post, author)
+    def counted(post, author, language="en"):
+        if language == lang:
+            rendered.append(post.id)
+        return render(post, author, language)
 
     monkeypatch.setattr(renderer, "_render_post", counted)
     return rendered
@@ -57,8 +58,10 @@ def test_a_build_renders_a_post_fragment_once_per_part_not_per_page(settings, st
     explore chunk's; the newest posts once more, for explore's index."""
     builder = local_builder(settings, store, workers=1)
     fragments = count_fragments(monkeypatch, builder.renderer)
+    spanish = count_fragments(monkeypatch, builder.renderer, "es")
     builder.build_all()
     rendered = Counter(fragments)
+    assert Counter(spanish) == rendered  # and as often for the Spanish pages
     posts = [post.id for post in store.explore(limit=100).items]  # newest first
     assert rendered.keys() == set(posts)
     assert {rendered[post] for post in posts[50:]} == {2}
@@ -85,13 +88,15 @@ def test_a_rebuild_renders_each_post_once_for_all_its_pages(settings, store, mon
     builder = local_builder(settings, store, workers=1)
     builder.build_all()
     rendered = count_fragments(monkeypatch, builder.renderer)
+    spanish = count_fragments(monkeypatch, builder.renderer, "es")
     author = store.list_users(limit=1).items[0]
     post = store.create_post(new_post(author.id, "Once, everywhere", "en"))
     stats = builder.apply([PostCreated.of(post)])
     shown = [path for path in stats.changed if f"post-{post.id}" in _read(settings, path)]
     assert len(shown) >= 4  # permalink, profile, its archive page, explore, ...
-    assert rendered.count(post.id) == 1
+    assert rendered.count(post.id) == spanish.count(post.id) == 1  # once per language
     assert len(rendered) == len(set(rendered))  # the other posts on those pages too
+    assert sorted(spanish) == sorted(rendered)
 
 
 def _read(settings, path: str) -> str:

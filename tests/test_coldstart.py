@@ -33,7 +33,7 @@ import pytest
 from functions.store.dynamodb import DynamoStore
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ("functions", "templates", "content")
+PACKAGE = ("functions", "templates", "content", "translations")
 EVENT = Path(__file__).parent / "events" / "register.json"
 
 CHILD = r"""
@@ -165,7 +165,13 @@ def test_a_cold_start_writes_nothing_outside_tmp(task_root, tmp_path, dynamodb_e
     assert result["writes"] == []
     assert {"task": tree(task_root), "home": tree(home)} == before
     # Importing the module loads no library: the API loads on its first event.
-    assert result["loaded_by_import"] == ["functions", "functions.config", "functions.handlers"]
+    # (functions.i18n: the settings' languages; standard library only, no catalog read)
+    assert result["loaded_by_import"] == [
+        "functions",
+        "functions.config",
+        "functions.handlers",
+        "functions.i18n",
+    ]
     assert not result["pydantic_v1"]  # see functions/api/__init__.py
     assert result["nobody_hashed"] == 0  # made by the first login of an unknown user
 

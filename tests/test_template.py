@@ -822,10 +822,15 @@ def has_python_312() -> bool:
     return any(v.startswith("3.12") for v in versions) or bool(shutil.which("python3.12"))
 
 
-def test_functions_hold_only_the_code_templates_and_content(build):
+def test_functions_hold_only_the_code_templates_content_and_catalogs(build):
     for function in ("ApiFunction", "RenderFunction"):
         root = build / function
-        assert {p.name for p in root.iterdir()} == {"functions", "templates", "content"}
+        assert {p.name for p in root.iterdir()} == {
+            "functions",
+            "templates",
+            "content",
+            "translations",
+        }
         unwanted = {"tests", "node_modules", ".venv", "var", "site", "docs"}
         assert not [p for p in root.rglob("*") if unwanted & set(p.relative_to(root).parts)]
         # Precompiled for Lambda's Python only (see the Makefile), never this
@@ -834,6 +839,7 @@ def test_functions_hold_only_the_code_templates_and_content(build):
         assert all(".cpython-312." in name for name in compiled)
         assert compiled or not has_python_312()
         assert (root / "templates" / "base.html").exists() and (root / "content").is_dir()
+        assert (root / "translations" / "es" / "LC_MESSAGES" / "messages.mo").is_file()
 
 
 def test_the_layer_holds_the_pinned_runtime_dependencies_and_no_tools(build):

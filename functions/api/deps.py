@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 
 from .. import auth
 from ..domain import Post, User
+from ..i18n import N_
 from ..services import Microblog
 from .edge import viewer_address
 
@@ -58,7 +59,7 @@ def client_address(request: Request) -> str:
 
 async def current_user(user: Annotated[User | None, Depends(current_user_or_none)]) -> User:
     if user is None:
-        raise HTTPException(401, "Please log in to access this page.")
+        raise HTTPException(401, N_("Please log in to access this page."))
     return user
 
 
@@ -72,7 +73,7 @@ class PostRenderer(Protocol):
 
     site_url: str
 
-    def post_html(self, post: Post, author: User) -> str: ...
+    def post_html(self, post: Post, author: User, lang: str = "en") -> str: ...
 
 
 async def get_renderer(request: Request) -> PostRenderer:

@@ -25,8 +25,11 @@ from ..domain import (
     StaleUser,
     TooManyAttempts,
     ValidationError,
+    joined_fields,
 )
+from ..i18n import N_, translate
 from ..store import InvalidCursor
+from .language import request_language
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +126,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TooManyAttempts)
     async def too_many(request: Request, exc: TooManyAttempts):
-        return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+        message = translate(exc.message, request_language(request))
+        return error_response(429, message, headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        return error_response(DOMAIN_STATUS.get(type(exc), 400), exc.message, exc.fields)
+        lang = request_language(request)
+        fields = {name: translate(text, lang) for name, text in exc.fields.items()}
+        message = joined_fields(fields) if exc.joined else translate(exc.message, lang)
+        return error_response(DOMAIN_STATUS.get(type(exc), 400), message, fields)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
-        return error_response(401, "Invalid or expired credentials.")
+        message = translate(N_("Invalid or expired credentials."), request_language(request))
+        return error_response(401, message)
 
     @app.exception_handler(InvalidCursor)
     async def invalid_cursor(request: Request, exc: InvalidCursor):
@@ -153,9 +161,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        message = translate(message, request_language(request))
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "Something went wrong on our side; please try again.")
+        message = N_("Something went wrong on our side; please try again.")
+        return error_response(500, translate(message, request_language(request)))

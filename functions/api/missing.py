@@ -9,7 +9,7 @@ error envelope.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -34,20 +34,22 @@ class MissingPage:
     def __init__(self, renderer: Renderer):
         self.renderer = renderer
 
-    @cached_property
-    def page(self) -> bytes:
-        """The 404 page, rendered once (it depends on no data)."""
+    @cache  # noqa: B019 - one MissingPage per app, for the process's life
+    def page(self, lang: str) -> bytes:
+        """The 404 page in `lang`, rendered once (it depends on no data)."""
         from ..sitegen.pages import NotFoundPage
 
-        output = self.renderer.render(NotFoundPage(), None)  # type: ignore[arg-type]
+        output = self.renderer.render(NotFoundPage(), None, lang)  # type: ignore[arg-type]
         assert output is not None and output.body is not None
         return output.body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not is_api_path(path):
+            # In the language of the address: /es/... is a Spanish page.
+            lang, _ = urls.split_language(path, self.renderer.languages)
             response = Response(
-                self.page,
+                self.page(lang),
                 status_code=404,
                 media_type="text/html; charset=utf-8",
                 headers={"Cache-Control": NOT_FOUND_CACHE},

@@ -99,7 +99,7 @@ def render_and_publish(
     pages: Iterable[PageRef], renderer: Renderer, data: SiteData, publisher: Publisher
 ) -> Stats:
     """Render pages and publish them: the whole job of a worker."""
-    outputs = (output for page in pages if (output := renderer.render(page, data)))
+    outputs = (output for page in pages for output in renderer.render_languages(page, data))
     stats = publish_outputs(outputs, publisher)  # each page written as it is rendered
     stats.rendered = len(stats.published)
     return stats

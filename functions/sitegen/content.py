@@ -9,6 +9,8 @@
     Text in Markdown...
 
 `slug` defaults to the file name; `order` places the link in the footer.
+A translation is the same file name under a language's folder
+(`content/es/about.md`), with the same slug.
 These files are written by the site's maintainers, so their HTML is trusted.
 """
 
@@ -25,6 +27,7 @@ from markdown.extensions.toc import TocExtension
 
 from .. import urls
 from ..domain import USERNAME_RE
+from ..i18n import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class Document:
     order: int = 100
 
 
-# Addresses the site already uses for something else.
-RESERVED = {"u", "p", "static", "api", "explore"} | {
+# Addresses the site already uses for something else (languages' prefixes too).
+RESERVED = {"u", "p", "static", "api", "explore", *LANGUAGES} | {
     url.strip("/") for url in urls.APP_SHELLS.values()
 }
 

@@ -267,10 +267,11 @@ def all_pages(data: SiteData, content_slugs: Iterable[str]) -> Iterator[PageRef]
 
 def pages_for(event: Event, data: SiteData) -> set[PageRef]:
     """The pages one change touches. Every frequent change touches a bounded
-    set (a new post: at most 12 files), whatever the size of the corpus; only
-    a username or e-mail change, which is rare, reaches all of a user's pages.
-    The card shows the counts and the last-seen day: follows, posts and a
-    new last-seen day (`UserSeen`, the card alone) re-render it.
+    set (a new post: at most 12 pages; 19 files, each page people read being
+    written in both languages: `render.LOCALIZED_PAGES`), whatever the size of
+    the corpus; only a username or e-mail change, which is rare, reaches all of
+    a user's pages. The card shows the counts and the last-seen day: follows,
+    posts and a new last-seen day (`UserSeen`, the card alone) re-render it.
     The search index's shards are not pages (they are changed in place, not
     rendered from the store): `search.update` maps the same events to them,
     beside these pages, in `SiteBuilder.apply`."""

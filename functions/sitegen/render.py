@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
-from .. import urls
+from .. import i18n, urls
 from ..domain import Post, User, clean_text, format_time, seen_day
 from ..markup import sanitize
 from .content import Document, read_documents
@@ -81,6 +83,19 @@ def shown(at: datetime) -> str:
 # Pages whose bytes change only on rare events (see `Output.stable`); archive
 # pages join them once a newer page exists.
 STABLE_PAGES = (Permalink, Content, Shell, NotFoundPage, Robots, Redirect)
+# Pages with a version per language (`/u/ann/`, `/es/u/ann/`); the others
+# (feeds, sitemaps, robots.txt) are one file each, whatever the language.
+LOCALIZED_PAGES = (
+    Shell,
+    NotFoundPage,
+    Content,
+    Profile,
+    ProfileArchive,
+    Explore,
+    ExploreArchive,
+    Permalink,
+    Redirect,
+)
 
 
 @dataclass(frozen=True)
@@ -107,12 +122,29 @@ def _hashed_name(rel: str, data: bytes) -> str:
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path, content_dir: Path | None = None, site_url: str = ""):
+    def __init__(
+        self,
+        templates_dir: Path,
+        content_dir: Path | None = None,
+        site_url: str = "",
+        languages: tuple[str, ...] = i18n.LANGUAGES,
+    ):
         self.static_dir = templates_dir / "static"
+        self.languages = languages
+        # The language `render` is rendering in (one render at a time: the
+        # builder holds its lock; the API renders posts by `post_html`).
+        self._lang = i18n.DEFAULT_LANGUAGE
         self.site_url = site_url.rstrip("/")
         self.documents: dict[str, Document] = (
             read_documents(content_dir) if content_dir and content_dir.is_dir() else {}
         )
+        # Their translations: `content/<lang>/<file>.md`, same slug; a page
+        # with none shows the English text in that language's frame.
+        self.translations: dict[str, dict[str, Document]] = {
+            lang: read_documents(content_dir / lang)
+            for lang in languages
+            if lang != i18n.DEFAULT_LANGUAGE and content_dir and (content_dir / lang).is_dir()
+        }
         # `style.css` -> `static/style.<hash>.css`: new bytes get a new name, so
         # assets can be cached for a year and HTML only briefly.
         self.assets = {
@@ -122,7 +154,14 @@ class Renderer:
             for path in sorted(self.static_dir.rglob("*"))
             if path.is_file()
         }
+        # The script's strings in each other language: a hashed asset per language.
+        self.script_catalogs = {
+            lang: i18n.script_catalog(lang) for lang in languages if lang != i18n.DEFAULT_LANGUAGE
+        }
+        for lang, body in self.script_catalogs.items():
+            self.assets[f"i18n/{lang}.json"] = _hashed_name(f"i18n/{lang}.json", body)
         self.env = Environment(
+            extensions=["jinja2.ext.i18n"],
             loader=FileSystemLoader(templates_dir),
             autoescape=select_autoescape(["html", "xml"]),
             undefined=StrictUndefined,
@@ -131,16 +170,23 @@ class Renderer:
             # Templates are read once: no stat() of the file at each use.
             auto_reload=False,
         )
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+        self._urls = {lang: urls.Localized(lang) for lang in languages}
         self.env.globals.update(
             asset=self.asset_url,
-            urls=urls,
+            urls=self._urls[i18n.DEFAULT_LANGUAGE],
+            lang=i18n.DEFAULT_LANGUAGE,
+            languages=languages,
+            language_names=i18n.LANGUAGE_NAMES,
+            localized=urls.localized,
             absolute=self.absolute,
-            footer_pages=[(d.title, urls.content_page(d.slug)) for d in self.documents.values()],
+            footer_pages=self._footer_pages(i18n.DEFAULT_LANGUAGE),
             post_html=self.post_fragment,
             posts_per_page=POSTS_PER_PAGE,
             search_shards={"lexicon": LEXICON_SHARDS, "postings": POSTINGS_SHARDS},
         )
         self.env.filters["iso"] = iso
+        self.env.filters["localize_links"] = localize_links
         self.env.filters["shown"] = shown
         # A stored post's HTML is cleaned again wherever it is put on a page or
         # in a feed: it then obeys today's allow-list, not that of the day it
@@ -153,35 +199,59 @@ class Renderer:
 
     # ------------------------------------------------------------ helpers
 
+    def document(self, slug: str, lang: str) -> Document:
+        """Content page `slug` in `lang`, or in English when not translated."""
+        return self.translations.get(lang, {}).get(slug) or self.documents[slug]
+
+    def _footer_pages(self, lang: str) -> list[tuple[str, str]]:
+        """The footer's content links: (title in `lang`, English address)."""
+        return [
+            (self.document(slug, lang).title, urls.content_page(slug)) for slug in self.documents
+        ]
+
+    @cached_property
+    def _footers(self) -> dict[str, list[tuple[str, str]]]:
+        return {lang: self._footer_pages(lang) for lang in self.languages}
+
     def asset_url(self, name: str) -> str:
         return "/" + self.assets[name]
 
     def asset_outputs(self) -> Iterable[Output]:
         for name, hashed in self.assets.items():
-            yield Output("/" + hashed, (self.static_dir / name).read_bytes())
+            if name.startswith("i18n/"):
+                body = self.script_catalogs[name.removeprefix("i18n/").removesuffix(".json")]
+            else:
+                body = (self.static_dir / name).read_bytes()
+            yield Output("/" + hashed, body)
 
     def absolute(self, url: str) -> str:
         """A full address, for feeds and sitemaps (which need them)."""
         return self.site_url + url
 
-    def post_html(self, post: Post, author: User) -> str:
-        """One post, by the `_post.html` partial, for the API: kept across
-        requests, keyed by the whole post and author (whatever changes in
-        them renders anew; the rules it is rendered by change with the code)."""
-        return self._kept_post_html(post, author)
+    def post_html(self, post: Post, author: User, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+        """One post, by the `_post.html` partial, in `lang`, for the API: kept
+        across requests, keyed by the whole post and author (whatever changes
+        in them renders anew; the rules it is rendered by change with the code)."""
+        return self._kept_post_html(post, author, lang if lang in self.languages else "en")
 
-    def _render_post(self, post: Post, author: User) -> str:
-        return self._post_template.render(post=post, author=author)
+    def _render_post(self, post: Post, author: User, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+        return self._post_template.render(
+            post=post, author=author, lang=lang, urls=self._urls[lang]
+        )
 
-    def post_fragment(self, post: Post, author: User) -> Markup:
-        """A post on a page (`post_html(post, author)` in the templates):
-        rendered once per build while `reusing_fragments` is on."""
+    @pass_context
+    def post_fragment(self, context: Context, post: Post, author: User) -> Markup:
+        """A post on a page (`post_html(post, author)` in the templates), in
+        the page's language: rendered once per language per build while
+        `reusing_fragments` is on."""
+        lang = context.get("lang", i18n.DEFAULT_LANGUAGE)
         fragments = self._fragments
         if fragments is None:
-            return Markup(self._render_post(post, author))
-        html = fragments.get(post.id)
+            return Markup(self._render_post(post, author, lang))
+        key = post.id if lang == i18n.DEFAULT_LANGUAGE else f"{lang}:{post.id}"
+        html = fragments.get(key)
         if html is None:
-            html = fragments[post.id] = Markup(self._render_post(post, author))
+            html = fragments[key] = Markup(self._render_post(post, author, lang))
         return html
 
     @contextmanager
@@ -202,7 +272,14 @@ class Renderer:
         return [(post, authors[post.author_id]) for post in posts if post.author_id in authors]
 
     def _render(self, url: str, template: str, **context) -> Output:
+        """The page `url` (its English address) in the language `_lang` is
+        rendering: at its address in that language, with `lang`, `urls` in it
+        and `page_url` the English address (for the alternates and the switch)."""
+        lang = self._lang
+        if lang != i18n.DEFAULT_LANGUAGE:
+            context.update(lang=lang, urls=self._urls[lang], footer_pages=self._footers[lang])
         text = self.env.get_template(template).render(page_url=url, **context)
+        url = urls.localized(url, lang)
         if template.endswith(".xml"):
             # Feeds and sitemaps are XML whatever the data: no character XML
             # cannot hold gets through (escaping already covers the markup).
@@ -211,13 +288,29 @@ class Renderer:
 
     # ------------------------------------------------------------ pages
 
-    def render(self, page: PageRef, data: SiteData) -> Output | None:
-        """The page's file; an Output with no body when the page should be
-        removed; None when there is nothing to write or remove."""
-        output = self._page(page, data)
+    def render(
+        self, page: PageRef, data: SiteData, lang: str = i18n.DEFAULT_LANGUAGE
+    ) -> Output | None:
+        """The page's file in `lang`; an Output with no body when the page
+        should be removed; None when there is nothing to write or remove."""
+        self._lang = lang
+        try:
+            output = self._page(page, data)
+        finally:
+            self._lang = i18n.DEFAULT_LANGUAGE
+        if output is not None and output.body is None and lang != i18n.DEFAULT_LANGUAGE:
+            output = replace(output, url=urls.localized(output.url, lang))
         if output is not None and isinstance(page, STABLE_PAGES):
             output = replace(output, stable=True)
         return output
+
+    def render_languages(self, page: PageRef, data: SiteData) -> Iterator[Output]:
+        """The page's files: one per language for pages people read, one for
+        feeds, sitemaps and robots.txt."""
+        languages = self.languages if isinstance(page, LOCALIZED_PAGES) else ("en",)
+        for lang in languages:
+            if (output := self.render(page, data, lang)) is not None:
+                yield output
 
     def _page(self, page: PageRef, data: SiteData) -> Output | None:
         match page:
@@ -228,8 +321,11 @@ class Renderer:
             case Robots():
                 return self._render(urls.ROBOTS, "robots.txt")
             case Content(slug=slug):
-                doc = self.documents[slug]
-                return self._render(urls.content_page(slug), "content.html", doc=doc)
+                doc = self.document(slug, self._lang)
+                doc_lang = self._lang if doc is not self.documents[slug] else "en"
+                return self._render(
+                    urls.content_page(slug), "content.html", doc=doc, doc_lang=doc_lang
+                )
             case Profile(user_id=user_id):
                 return self._profile(user_id, data)
             case ProfileArchive(user_id=user_id, number=number):
@@ -273,7 +369,9 @@ class Renderer:
                 return self._render(urls.SITEMAP, "sitemap_index.xml", maps=maps)
             case SitemapPages():
                 pages = [urls.EXPLORE] + [urls.content_page(slug) for slug in self.documents]
-                entries = [(url, None) for url in pages]
+                entries = [
+                    (urls.localized(url, lang), None) for url in pages for lang in self.languages
+                ]
                 return self._render(urls.SITEMAP_PAGES, "sitemap.xml", entries=entries)
             case SitemapPosts(chunk=chunk):
                 return self._sitemap_posts(chunk, data)
@@ -396,9 +494,32 @@ class Renderer:
         posts = self._with_authors(data.explore_by_seq(first, first + SITEMAP_CHUNK - 1), data)
         entries: dict[str, object] = {}
         for post, author in reversed(posts):  # oldest first reads naturally
-            entries[urls.post_page(post.id)] = post.timestamp
-            entries.setdefault(urls.user_page(author.username), None)
+            for lang in self.languages:  # every language's page is listed
+                entries[urls.localized(urls.post_page(post.id), lang)] = post.timestamp
+                entries.setdefault(urls.localized(urls.user_page(author.username), lang), None)
         return self._render(urls.sitemap_posts(chunk), "sitemap.xml", entries=list(entries.items()))
+
+
+_SITE_LINK = re.compile(r'href="(/[^"/][^"]*|/)"')
+
+
+def localize_links(html: str, lang: str) -> Markup:
+    """The site's own page links (`href="/register/"`) of a content page's
+    HTML, as addresses in `lang`: a Spanish page links to Spanish pages."""
+    if lang == i18n.DEFAULT_LANGUAGE:
+        return Markup(html)
+    return Markup(_SITE_LINK.sub(lambda m: f'href="{urls.localized(m[1], lang)}"', html))
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    """The templates' `_()` and `{% trans %}`: in the page's `lang`."""
+    return i18n.catalog(context.get("lang", i18n.DEFAULT_LANGUAGE)).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.catalog(context.get("lang", i18n.DEFAULT_LANGUAGE)).ngettext(singular, plural, n)
 
 
 def _held(username: str, user_id: str, data: SiteData) -> bool:

@@ -119,6 +119,7 @@ from ..domain import (
     username_key,
     utcnow,
 )
+from ..i18n import N_
 from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 from .dynamodb_schema import (
     EMAIL_PK,
@@ -446,7 +447,7 @@ class DynamoStore:
             if current is None:
                 raise NotFound("User not found.")
             if if_token_version is not None and current.token_version != if_token_version:
-                raise StaleUser("The account changed meanwhile.")
+                raise StaleUser(N_("The account changed meanwhile."))
             if not changes:
                 return current
             values = {
@@ -1180,7 +1181,7 @@ def _conflict(codes: list[str], fields: list[str | None]) -> Conflict:
     """The Conflict for the first failed uniqueness condition (username before e-mail)."""
     failed = {f for c, f in zip(codes, fields, strict=False) if c == CONDITION_FAILED}
     if "username" in failed:
-        return Conflict("Please use a different username.", "username")
+        return Conflict(N_("Please use a different username."), "username")
     if "email" in failed:
-        return Conflict("Please use a different email address.", "email")
-    return Conflict("This user already exists.")
+        return Conflict(N_("Please use a different email address."), "email")
+    return Conflict(N_("This user already exists."))

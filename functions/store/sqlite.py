@@ -50,6 +50,7 @@ from ..domain import (
     username_key,
     utcnow,
 )
+from ..i18n import N_
 from . import DEFAULT_LIMIT, InvalidCursor, Page, check_changes, clamp_limit
 
 SCHEMA = """
@@ -216,8 +217,8 @@ def _post(row: sqlite3.Row) -> Post:
 
 def _conflict(exc: sqlite3.IntegrityError) -> Conflict:
     if "email_key" in str(exc):
-        return Conflict("Please use a different email address.", "email")
-    return Conflict("Please use a different username.", "username")
+        return Conflict(N_("Please use a different email address."), "email")
+    return Conflict(N_("Please use a different username."), "username")
 
 
 class SQLiteStore:
@@ -395,7 +396,7 @@ class SQLiteStore:
         if not changed:
             if self.get_user(user_id) is None:
                 raise NotFound("User not found.")
-            raise StaleUser("The account changed meanwhile.")
+            raise StaleUser(N_("The account changed meanwhile."))
         return self.get_user(user_id)
 
     @staticmethod

@@ -15,11 +15,84 @@ const API = "/api";
 const FLASH_KEY = "microblog.flash";
 const FEED_TRAIL_KEY = "microblog.feed-trail";
 
+// ------------------------------------------------------------------ i18n
+
+// The page's language (base.html's <html lang>): its messages, dates and
+// links. Other languages' messages are a hashed JSON asset of the page's
+// (<link id="i18n-catalog">, made by `build.py translate compile` from the
+// .po): {msgid: translation, singular: [one, many]}. English needs none.
+const LANG = document.documentElement.lang || "en";
+const DEFAULT_LANG = "en";
+const LANG_COOKIE = "lang";
+
+async function loadCatalog() {
+  const link = document.getElementById("i18n-catalog");
+  if (!link) return {};
+  try {
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    return response.ok ? await response.json() : {};
+  } catch {
+    return {}; // the English messages, rather than none
+  }
+}
+
+// Asked for at once (the page preloads it), alongside GET /api/me; main()
+// waits for it before anything shows a message.
+let CATALOG = {};
+const catalogLoaded =
+  LANG === DEFAULT_LANG ? Promise.resolve() : loadCatalog().then((c) => (CATALOG = c));
+
+/** A message in the page's language, with `%(name)s` filled from `params`
+ * (Babel extracts the first argument of every t() call). */
+function t(message, params = {}) {
+  return fill(typeof CATALOG[message] === "string" ? CATALOG[message] : message, params);
+}
+
+function fill(text, params) {
+  return text.replace(/%\((\w+)\)[sd]/g, (_, name) => String(params[name] ?? ""));
+}
+
+/** One or many (`%(num)d` is `n`); English and Spanish agree that 1 is
+ * singular and everything else plural. */
+function tn(singular, plural, n, params = {}) {
+  const forms = Array.isArray(CATALOG[singular]) ? CATALOG[singular] : [singular, plural];
+  return fill(forms[n === 1 ? 0 : 1], { num: n, ...params });
+}
+
+/** A page's address in the page's language: "/login/" is "/es/login/" on a
+ * Spanish page (functions/urls.py's `localized`). */
+function localPath(path) {
+  return LANG === DEFAULT_LANG ? path : `/${LANG}${path}`;
+}
+
+/** The English address of a page of this language: "/es/u/ann/" is "/u/ann/". */
+function englishPath(path) {
+  const prefix = `/${LANG}/`;
+  return LANG !== DEFAULT_LANG && path.startsWith(prefix) ? path.slice(prefix.length - 1) : path;
+}
+
+/** The messages loaded, and the footer's switch: it remembers the choice
+ * (the edge and the local server read the cookie on every page request),
+ * then opens the same page in the other language, query and fragment kept.
+ * (Without JavaScript the link's `?lang=` asks the server to set the cookie.) */
+async function initLanguage() {
+  await catalogLoaded;
+  for (const link of $$("a.language-switch[data-lang]")) {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      const year = 365 * 24 * 3600;
+      const secure = window.location.protocol === "https:" ? "; Secure" : "";
+      document.cookie = `${LANG_COOKIE}=${link.dataset.lang}; Max-Age=${year}; Path=/; SameSite=Lax${secure}`;
+      window.location.assign(link.pathname + window.location.search + window.location.hash);
+    });
+  }
+}
+
 // ------------------------------------------------------------------ the API
 
 class ApiError extends Error {
   constructor(status, body, retryAfter) {
-    super(body?.message || "Error: Could not contact server.");
+    super(body?.message || t("Error: Could not contact server."));
     this.status = status;
     this.fields = body?.fields || null;
     this.retryAfter = retryAfter;
@@ -41,7 +114,7 @@ async function api(method, path, body, headers = {}) {
   try {
     response = await fetch(path.startsWith(API + "/") ? path : API + path, init);
   } catch {
-    throw new ApiError(0, { message: "Could not contact server." });
+    throw new ApiError(0, { message: t("Could not contact server.") });
   }
   let data = null;
   if (response.status !== 204) {
@@ -52,7 +125,9 @@ async function api(method, path, body, headers = {}) {
     }
   }
   if (!response.ok) {
-    const fallback = { message: `Could not contact server (${response.status}).` };
+    const fallback = {
+      message: t("Could not contact server (%(status)s).", { status: response.status }),
+    };
     throw new ApiError(response.status, data || fallback, response.headers.get("Retry-After"));
   }
   return data;
@@ -88,11 +163,11 @@ function safeNext(value) {
   const origin = window.location.origin;
   let url;
   try {
-    url = new URL(value || "/", origin);
+    url = new URL(value || localPath("/"), origin);
   } catch {
-    return "/";
+    return localPath("/");
   }
-  return url.origin === origin ? url.href : "/";
+  return url.origin === origin ? url.href : localPath("/");
 }
 
 function go(url, message) {
@@ -197,21 +272,21 @@ function handleForm(form, { validate = () => ({}), submit }) {
 function required(values, ...names) {
   const errors = {};
   for (const name of names) {
-    if (!String(values[name] ?? "").trim()) errors[name] = "This field is required.";
+    if (!String(values[name] ?? "").trim()) errors[name] = t("This field is required.");
   }
   return errors;
 }
 
 function checkRepeat(values, errors) {
   if (!errors.password2 && values.password2 !== values.password) {
-    errors.password2 = "Field must be equal to password.";
+    errors.password2 = t("Field must be equal to password.");
   }
   return errors;
 }
 
 function checkEmail(values, errors) {
   if (!errors.email && !/^[^@\s]+@[^@\s]+$/.test(values.email.trim())) {
-    errors.email = "Invalid email address.";
+    errors.email = t("Invalid email address.");
   }
   return errors;
 }
@@ -222,14 +297,14 @@ function renderNav(user) {
   const slot = document.getElementById("nav-user");
   if (!slot || !user) return;
   slot.replaceChildren(fromTemplate("nav-signed-in"));
-  $(".nav-profile", slot).href = user._links.profile;
+  $(".nav-profile", slot).href = localPath(user._links.profile);
   $(".nav-logout", slot).addEventListener("click", async () => {
     try {
       await api("DELETE", "/session");
     } catch {
       // already logged out: nothing to undo
     }
-    go("/");
+    go(localPath("/"));
   });
 }
 
@@ -245,8 +320,8 @@ const RELATIVE_UNITS = [
   ["second", 1],
 ];
 
-const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" });
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const fullTime = new Intl.DateTimeFormat(LANG, { dateStyle: "long", timeStyle: "short" });
+const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
 
 /** "3 minutes ago", "yesterday" (Moment's fromNow()); a clock a little behind
  * the server's reads "now", never "in 2 seconds". */
@@ -274,7 +349,7 @@ function localizeTimes(root = document) {
 // ------------------------------------------------------------------ translation
 
 function readerLanguage() {
-  return (navigator.language || "en").split("-")[0].toLowerCase();
+  return LANG; // the language the reader chose for the interface
 }
 
 /** Whether a "Translate" link can work: GET /api/me says so for a logged-in
@@ -295,7 +370,7 @@ function addTranslateLinks(root = document) {
 }
 
 async function translate(body, source, dest, slot) {
-  slot.replaceChildren("Translating…");
+  slot.replaceChildren(t("Translating…"));
   slot.setAttribute("aria-busy", "true");
   try {
     const result = await api("POST", "/translate", {
@@ -307,7 +382,7 @@ async function translate(body, source, dest, slot) {
     body.lang = dest;
     slot.remove();
   } catch (error) {
-    slot.textContent = `Error: ${error.message}`;
+    slot.textContent = t("Error: %(message)s", { message: error.message });
   } finally {
     slot.removeAttribute("aria-busy");
   }
@@ -394,11 +469,11 @@ async function homePage(section, user) {
       await api("POST", "/posts", { body: values.body }, { "Idempotency-Key": postKey });
       postKey = crypto.randomUUID();
       if (cursor) {
-        go(window.location.pathname, "Your post is now live!");
+        go(window.location.pathname, t("Your post is now live!"));
         return;
       }
       form.reset();
-      flash("Your post is now live!");
+      flash(t("Your post is now live!"));
       await loadFeed(section, null, perPage);
     },
   });
@@ -433,7 +508,7 @@ async function loadFeed(section, cursor, perPage) {
     if (at) q.set("cursor", at);
     if (perPage) q.set("per_page", perPage);
     const search = q.toString();
-    return search ? `/?${search}` : "/";
+    return search ? `${localPath("/")}?${search}` : localPath("/");
   };
   const next = page._meta.next_cursor;
   if (next) {
@@ -466,7 +541,7 @@ function loginPage(form, user) {
         });
       } catch (error) {
         if (error.status === 401) {
-          throw new ApiError(401, { message: "Invalid username or password" });
+          throw new ApiError(401, { message: t("Invalid username or password") });
         }
         const wait = Number(error.retryAfter);
         if (error.status === 429 && wait > 0) {
@@ -474,7 +549,9 @@ function loginPage(form, user) {
             wait < 60
               ? relative.format(wait, "second")
               : relative.format(Math.ceil(wait / 60), "minute");
-          throw new ApiError(429, { message: `${error.message} You can try again ${when}.` });
+          throw new ApiError(429, {
+            message: t("%(message)s You can try again %(when)s.", { message: error.message, when }),
+          });
         }
         throw error;
       }
@@ -485,7 +562,7 @@ function loginPage(form, user) {
 
 function registerPage(form, user) {
   if (user) {
-    window.location.replace("/");
+    window.location.replace(localPath("/"));
     return;
   }
   handleForm(form, {
@@ -500,7 +577,7 @@ function registerPage(form, user) {
         email: values.email,
         password: values.password,
       });
-      go("/login/", "Congratulations, you are now a registered user!");
+      go(localPath("/login/"), t("Congratulations, you are now a registered user!"));
     },
   });
 }
@@ -513,14 +590,17 @@ function resetPasswordPage(requestForm, user) {
     new URLSearchParams(window.location.search).get("token");
   if (!token) {
     if (user) {
-      window.location.replace("/");
+      window.location.replace(localPath("/"));
       return;
     }
     handleForm(requestForm, {
       validate: (values) => checkEmail(values, required(values, "email")),
       submit: async (values) => {
         await api("POST", "/reset_password_request", { email: values.email });
-        go("/login/", "Check your email for the instructions to reset your password");
+        go(
+          localPath("/login/"),
+          t("Check your email for the instructions to reset your password"),
+        );
       },
     });
     return;
@@ -532,7 +612,7 @@ function resetPasswordPage(requestForm, user) {
     validate: (values) => checkRepeat(values, required(values, "password", "password2")),
     submit: async (values) => {
       await api("POST", "/reset_password", { token, password: values.password });
-      go("/login/", "Your password has been reset.");
+      go(localPath("/login/"), t("Your password has been reset."));
     },
   });
 }
@@ -540,7 +620,7 @@ function resetPasswordPage(requestForm, user) {
 function editProfilePage(form, user) {
   if (!user) {
     const next = encodeURIComponent(window.location.pathname);
-    go(`/login/?next=${next}`, "Please log in to access this page.");
+    go(`${localPath("/login/")}?next=${next}`, t("Please log in to access this page."));
     return;
   }
   form.elements.username.value = user.username;
@@ -549,7 +629,7 @@ function editProfilePage(form, user) {
     validate: (values) => {
       const errors = required(values, "username");
       if (values.about_me.length > 140) {
-        errors.about_me = "Field cannot be longer than 140 characters.";
+        errors.about_me = t("Field cannot be longer than 140 characters.");
       }
       return errors;
     },
@@ -558,7 +638,7 @@ function editProfilePage(form, user) {
         username: values.username.trim(),
         about_me: values.about_me,
       });
-      flash("Your changes have been saved.");
+      flash(t("Your changes have been saved."));
       renderNav(saved);
     },
   });
@@ -568,7 +648,7 @@ function editProfilePage(form, user) {
 
 function showCounts(section, user) {
   for (const [selector, count, word] of [
-    [".follower-count", user.follower_count, "follower"],
+    [".follower-count", user.follower_count, tn("follower", "followers", user.follower_count)],
     [".followed-count", user.followed_count, null],
   ]) {
     const span = $(selector, section);
@@ -576,7 +656,7 @@ function showCounts(section, user) {
     span.textContent = String(count);
     const after = span.nextSibling;
     if (word && after?.nodeType === Node.TEXT_NODE) {
-      after.textContent = after.textContent.replace(/^ \w+/, ` ${count === 1 ? word : word + "s"}`);
+      after.textContent = after.textContent.replace(/^ [^,]+/, ` ${word}`);
     }
   }
 }
@@ -596,7 +676,7 @@ async function profilePage(section, viewer) {
     const time = document.createElement("time");
     time.dataset.format = "full";
     time.dateTime = user.last_seen;
-    lastSeen.replaceChildren("Last seen on: ", time);
+    lastSeen.replaceChildren(t("Last seen on: "), time);
     localizeTimes(lastSeen);
     lastSeen.hidden = false;
   }
@@ -620,7 +700,7 @@ const FOLLOW_CHANGED = "microblog:follow";
 function wireFollow(button, user, onChange) {
   let following = Boolean(user.is_following);
   const label = () => {
-    button.textContent = following ? "Unfollow" : "Follow";
+    button.textContent = following ? t("Unfollow") : t("Follow");
     button.classList.toggle("secondary", following);
   };
   label();
@@ -637,7 +717,9 @@ function wireFollow(button, user, onChange) {
       await api(following ? "DELETE" : "POST", `/users/${user.id}/follow`);
       const now = !following;
       flash(
-        now ? `You are following ${user.username}!` : `You are not following ${user.username}.`,
+        now
+          ? t("You are following %(username)s!", { username: user.username })
+          : t("You are not following %(username)s.", { username: user.username }),
       );
       const fresh = await api("GET", `/users/${user.id}`).catch(() => null);
       const detail = { id: user.id, following: now, user: fresh };
@@ -791,7 +873,7 @@ function pollNotifications() {
 
 function loginFirst() {
   const here = window.location.pathname + window.location.search;
-  go(`/login/?next=${encodeURIComponent(here)}`, "Please log in to access this page.");
+  go(`${localPath("/login/")}?next=${encodeURIComponent(here)}`, t("Please log in to access this page."));
 }
 
 function sendMessagePage(section, user) {
@@ -802,13 +884,16 @@ function sendMessagePage(section, user) {
     validate: (values) => {
       const errors = required(values, "body");
       if (values.body.trim().length > MESSAGE_MAX) {
-        errors.body = `Field must be between 0 and ${MESSAGE_MAX} characters long.`;
+        errors.body = t("Field must be between 0 and %(max)d characters long.", { max: MESSAGE_MAX });
       }
       return errors;
     },
     submit: async (values) => {
       const message = await api("POST", "/messages", { recipient: to, body: values.body });
-      go(`/u/${encodeURIComponent(message.recipient.username)}/`, "Your message has been sent.");
+      go(
+        localPath(`/u/${encodeURIComponent(message.recipient.username)}/`),
+        t("Your message has been sent."),
+      );
     },
   });
 }
@@ -856,7 +941,7 @@ async function messagesPage(section, user) {
 /** One message from its template; every field goes in as text, never as HTML. */
 function messageItem(message) {
   const item = fromTemplate("message-item").firstElementChild;
-  const profile = `/u/${encodeURIComponent(message.sender.username)}/`;
+  const profile = localPath(`/u/${encodeURIComponent(message.sender.username)}/`);
   const avatar = $(".post-avatar", item);
   avatar.href = profile;
   const img = $("img", avatar);
@@ -891,7 +976,7 @@ async function messages(user) {
     const inbox = $("#messages[data-app=messages]");
     if (inbox) await messagesPage(inbox, user);
   } catch (error) {
-    flash(error instanceof ApiError ? error.message : "Something went wrong.", "error");
+    flash(error instanceof ApiError ? error.message : t("Something went wrong."), "error");
     console.error(error);
   }
 }
@@ -914,7 +999,7 @@ const PROFILE_PATH = /^\/u\/[^/]+\/$/;
 function profileLinkOf(node) {
   const link = node instanceof Element ? node.closest(".post a[href]") : null;
   if (!link || link.origin !== window.location.origin || link.closest(".user-popup")) return null;
-  return PROFILE_PATH.test(link.pathname) ? link : null;
+  return PROFILE_PATH.test(englishPath(link.pathname)) ? link : null;
 }
 
 /** The card's last-seen day (a UTC date), in the page's language. */
@@ -951,7 +1036,7 @@ async function makePopup(template, cardUrl, reader) {
   avatar.dataset.name = card.username;
   avatar.src = card.avatar;
   const name = $(".user-popup-name a", popup);
-  name.href = card.url;
+  name.href = localPath(card.url);
   name.textContent = card.username;
   const about = $(".user-popup-about", popup);
   about.textContent = card.about_me;
@@ -1015,7 +1100,7 @@ function userPopups(reader) {
   }
 
   async function show(link, by) {
-    const url = new URL(template.dataset.card, link.href).href;
+    const url = new URL(template.dataset.card, new URL(englishPath(link.pathname), link.href)).href;
     if (!popups.has(url)) popups.set(url, makePopup(template, url, reader).catch(() => null));
     const popup = await popups.get(url);
     if (wanted !== link) return; // left meanwhile
@@ -1116,7 +1201,9 @@ function searchFile(url) {
   if (!searchFiles.has(url)) {
     const load = fetch(url, { credentials: "same-origin" }).then((response) => {
       if (response.status === 404) return {};
-      if (!response.ok) throw new Error(`Could not load the search index (${response.status}).`);
+      if (!response.ok) {
+        throw new Error(t("Could not load the search index (%(status)s).", { status: response.status }));
+      }
       return response.json();
     });
     searchFiles.set(url, load);
@@ -1217,6 +1304,7 @@ async function searchPage(section) {
 // ------------------------------------------------------------------ start
 
 async function main() {
+  await initLanguage();
   watchAvatars();
   showPendingFlashes();
   enhance();
@@ -1242,7 +1330,7 @@ async function main() {
     try {
       await page(element, user);
     } catch (error) {
-      const message = error instanceof ApiError ? error.message : "Something went wrong.";
+      const message = error instanceof ApiError ? error.message : t("Something went wrong.");
       flash(message, "error");
       console.error(error);
     }

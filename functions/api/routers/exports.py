@@ -9,8 +9,10 @@ from starlette.exceptions import HTTPException
 from ... import urls
 from ...domain import TASK_STALE, Task, format_time, utcnow
 from ...exports import NotStarted, current_export, start_export
+from ...i18n import N_, translate
 from ..deps import App, CurrentUser
 from ..errors import WRITE, documented
+from ..language import Lang
 
 router = APIRouter(tags=["exports"])
 
@@ -34,15 +36,17 @@ class TaskOut(BaseModel):
     updated: str
 
 
-def task_out(task: Task, now: datetime) -> dict:
+def task_out(task: Task, now: datetime, lang: str = "en") -> dict:
+    """The task for its owner; its `description` and `error`, messages the
+    page shows, in the reader's language."""
     return {
         "id": task.id,
         "name": task.name,
-        "description": task.description,
+        "description": translate(task.description, lang),
         "progress": task.progress,
         "complete": task.complete,
         "running": task.running(now),
-        "error": task.error or None,
+        "error": translate(task.error, lang) if task.error else None,
         "started": format_time(task.started),
         "updated": format_time(task.updated),
     }
@@ -54,7 +58,9 @@ def task_out(task: Task, now: datetime) -> dict:
     response_model=TaskOut,
     responses=documented(*WRITE, 409, 503),
 )
-def export_posts(request: Request, response: Response, app: App, user: CurrentUser) -> dict:
+def export_posts(
+    request: Request, response: Response, app: App, user: CurrentUser, lang: Lang
+) -> dict:
     """Start exporting one's posts: a JSON file of them all is mailed to one's
     address as posts.json. Answers at once with the task; follow its
     progress at `GET /api/exports/current`. 409 while an export runs."""
@@ -63,14 +69,14 @@ def export_posts(request: Request, response: Response, app: App, user: CurrentUs
     except NotStarted as exc:
         raise HTTPException(503, str(exc)) from None
     response.headers["Location"] = CURRENT
-    return task_out(task, utcnow())
+    return task_out(task, utcnow(), lang)
 
 
 @router.get("/exports/current", response_model=TaskOut, responses=documented(404))
-def current(app: App, user: CurrentUser) -> dict:
+def current(app: App, user: CurrentUser, lang: Lang) -> dict:
     """One's latest export task, running or over (one item read: poll it
     every few seconds while `running`)."""
     task = current_export(app.store, user)
     if task is None:
-        raise HTTPException(404, "You have not exported your posts yet.")
-    return task_out(task, utcnow())
+        raise HTTPException(404, N_("You have not exported your posts yet."))
+    return task_out(task, utcnow(), lang)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Response
 from ... import urls
 from ..deps import App, CurrentUser, Render
 from ..errors import WRITE, documented
+from ..language import Lang
 from ..schemas import NewPost, PostOut, post_out
 
 router = APIRouter(tags=["posts"])
@@ -34,20 +35,21 @@ def create_post(
     app: App,
     user: CurrentUser,
     render: Render,
+    lang: Lang,
     idempotency_key: IdempotencyKey = None,
 ):
     """Publish a post (Markdown, 1-500 characters). The author's static
     profile is regenerated before this answers."""
     post = app.create_post(user, new.body, idempotency_key)
     response.headers["Location"] = urls.api_post(post.id)
-    return post_out(post, user, render.post_html(post, user))
+    return post_out(post, user, render.post_html(post, user, lang))
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, responses=documented(404))
-def get_post(post_id: str, app: App, render: Render):
+def get_post(post_id: str, app: App, render: Render, lang: Lang):
     post = app.require_post(post_id)
     author = app.require_user(post.author_id)
-    return post_out(post, author, render.post_html(post, author))
+    return post_out(post, author, render.post_html(post, author, lang))
 
 
 @router.delete("/posts/{post_id}", status_code=204, responses=documented(403, 404))

@@ -7,6 +7,7 @@ from starlette.exceptions import HTTPException
 
 from ... import auth
 from ...domain import User
+from ...i18n import N_
 from ...services import Microblog
 from ..deps import SESSION_COOKIE, SIGNED_IN_COOKIE, App, CurrentUser, client_address
 from ..errors import WRITE, documented
@@ -30,7 +31,7 @@ def log_in(login: Login, request: Request, response: Response, app: App):
     """Sign in with username and password; sets the HttpOnly session cookie."""
     user = app.log_in(login.username, login.password, client_address(request))
     if user is None:
-        raise HTTPException(401, "Invalid username or password")
+        raise HTTPException(401, N_("Invalid username or password"))
     set_session_cookie(request, response, app, user, login.remember_me)
     return user_out(user, include_email=True)
 

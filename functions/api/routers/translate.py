@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from ...i18n import N_
 from ...translate import TranslationFailed, TranslationUnavailable
 from ..deps import CurrentUser
 from ..errors import WRITE, documented
@@ -35,7 +36,7 @@ def translate(body: TranslateIn, request: Request, user: CurrentUser) -> dict:
     try:
         text = translator.translate(body.text, body.source_language, body.dest_language)
     except TranslationUnavailable:
-        raise HTTPException(503, "Translation is not configured.") from None
+        raise HTTPException(503, N_("Translation is not configured.")) from None
     except TranslationFailed:
-        raise HTTPException(502, "Translation failed.") from None
+        raise HTTPException(502, N_("Translation failed.")) from None
     return {"text": text}

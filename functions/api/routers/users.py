@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from ... import urls
 from ...domain import Forbidden
+from ...i18n import N_
 from ..deps import (
     SESSION_COOKIE,
     App,
@@ -119,7 +120,7 @@ def update_user(
     outstanding reset links and ends every other session (a browser caller
     gets a fresh session cookie; API tokens must be asked for again)."""
     if user_id != me.id:
-        raise Forbidden("You can only edit your own profile.")
+        raise Forbidden(N_("You can only edit your own profile."))
     user = app.update_profile(
         me,
         changes.username,
