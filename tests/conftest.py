@@ -15,6 +15,20 @@ os.environ.update(dummy_aws_env())
 
 STORES = ["sqlite", "dynamodb"]
 
+SITE_BUCKET = "microblog-site"
+
+
+@pytest.fixture
+def s3():
+    """moto's S3 (for this test only) with the site's bucket, `SITE_BUCKET`."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=SITE_BUCKET)
+        yield client
+
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint():

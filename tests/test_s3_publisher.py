@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from functions.config import Settings
 from functions.sitegen import s3 as s3_module
@@ -24,17 +23,9 @@ from functions.sitegen.s3 import (
 )
 from functions.wiring import s3_publisher
 from tests.cloudfront import create_distribution
+from tests.conftest import SITE_BUCKET as BUCKET
 
-BUCKET = "microblog-site"
 ASSET = "static/style.1a2b3c4d5e.css"
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from functions.domain import Followed, User, UserUpdated
 from functions.sitegen.builder import SiteBuilder
@@ -16,17 +15,9 @@ from functions.sitegen.s3 import CACHE_FRESH, S3Publisher
 from functions.store.sqlite import SQLiteStore
 from functions.wiring import make_renderer
 from tests.cloudfront import create_distribution
+from tests.conftest import SITE_BUCKET as BUCKET
 
-BUCKET = "microblog-site"
 HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 @pytest.fixture

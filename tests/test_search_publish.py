@@ -9,26 +9,13 @@ import os
 import threading
 from datetime import timedelta
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from functions.domain import PostCreated, User, utcnow
 from functions.services import new_post
 from functions.sitegen.publish import LocalPublisher
 from functions.sitegen.s3 import CACHE_FRESH, S3Publisher, cache_control_for, content_type_for
 from functions.store.sqlite import SQLiteStore
 from functions.wiring import local_builder
-
-BUCKET = "site"
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+from tests.conftest import SITE_BUCKET as BUCKET
 
 
 def test_the_s3_publisher_reads_back_what_it_wrote_and_none_where_nothing_is(s3):

@@ -502,18 +502,27 @@ async function loadFeed(section, cursor, perPage) {
   feed.removeAttribute("aria-busy");
   enhance(feed);
 
-  const trail = JSON.parse(sessionStorage.getItem(FEED_TRAIL_KEY) || "{}");
+  showPager(section, page, { cursor, perPage, path: localPath("/"), trailKey: FEED_TRAIL_KEY });
+}
+
+/**
+ * The "Newer"/"Older" links of a page of an API collection. A cursor only
+ * goes forward, so the way back is remembered in sessionStorage under
+ * `trailKey`: each next cursor -> the cursor of the page before it.
+ */
+function showPager(section, page, { cursor, perPage, path, trailKey }) {
+  const trail = JSON.parse(sessionStorage.getItem(trailKey) || "{}");
   const link = (at) => {
     const q = new URLSearchParams();
     if (at) q.set("cursor", at);
     if (perPage) q.set("per_page", perPage);
     const search = q.toString();
-    return search ? `${localPath("/")}?${search}` : localPath("/");
+    return search ? `${path}?${search}` : path;
   };
   const next = page._meta.next_cursor;
   if (next) {
     trail[next] = cursor || "";
-    sessionStorage.setItem(FEED_TRAIL_KEY, JSON.stringify(trail));
+    sessionStorage.setItem(trailKey, JSON.stringify(trail));
   }
   const newer = $(".pager .newer", section);
   const older = $(".pager .older", section);
@@ -917,25 +926,8 @@ async function messagesPage(section, user) {
   if (!page.items.length) list.replaceChildren(fromTemplate("messages-empty"));
   localizeTimes(list);
 
-  const trail = JSON.parse(sessionStorage.getItem(MESSAGES_TRAIL_KEY) || "{}");
-  const link = (at) => {
-    const q = new URLSearchParams();
-    if (at) q.set("cursor", at);
-    if (perPage) q.set("per_page", perPage);
-    return q.toString() ? `${window.location.pathname}?${q}` : window.location.pathname;
-  };
-  const next = page._meta.next_cursor;
-  if (next) {
-    trail[next] = cursor || "";
-    sessionStorage.setItem(MESSAGES_TRAIL_KEY, JSON.stringify(trail));
-  }
-  const newer = $(".pager .newer", section);
-  const older = $(".pager .older", section);
-  newer.hidden = !cursor;
-  newer.href = link(cursor ? trail[cursor] : null);
-  older.hidden = !next;
-  older.href = link(next);
-  $(".pager", section).hidden = newer.hidden && older.hidden;
+  const path = window.location.pathname;
+  showPager(section, page, { cursor, perPage, path, trailKey: MESSAGES_TRAIL_KEY });
 }
 
 /** One message from its template; every field goes in as text, never as HTML. */
