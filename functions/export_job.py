@@ -31,13 +31,13 @@ from typing import Any, TextIO
 
 from .domain import TASK_HEARTBEAT, Task, User, format_time, utcnow
 from .exports import EXPORT_POSTS
-from .i18n import N_
+from .i18n import DEFAULT_LANGUAGE, N_, supported, translate
 from .mail import ATTACHMENT_MAX, Attachment, Mailer, compose
 from .store import MAX_LIMIT, Store
 
 log = logging.getLogger(__name__)
 
-SUBJECT = "[Microblog] Your blog posts"
+SUBJECT = N_("Your blog posts")  # after "[Microblog] ", as the reset mail's
 FILENAME = "posts.json"
 TOO_BIG = N_("Your posts are too many to mail, even compressed (SES takes 40 MB at most).")
 FAILED = N_("The export failed; please try again later.")
@@ -112,8 +112,9 @@ class PostsExport:
         self.attachment_max = attachment_max
         self.scratch = scratch  # None: the system's temporary folder (/tmp on Lambda)
 
-    def run(self, user_id: str, task_id: str) -> Task | None:
-        """Export and mail; the finished task, or None when this task is not
+    def run(self, user_id: str, task_id: str, language: str = DEFAULT_LANGUAGE) -> Task | None:
+        """Export and mail (in `language`, the reader's when they asked; an
+        unknown one is English); the finished task, or None when this task is not
         the current one (replaced, or done already: a duplicate delivery).
         An unexpected error marks the task failed, then is raised again."""
         task = self.store.get_task(user_id, EXPORT_POSTS)
@@ -122,7 +123,7 @@ class PostsExport:
             return None
         progress = Progress(self.store, task)
         try:
-            return self._run(progress)
+            return self._run(progress, supported(language) or DEFAULT_LANGUAGE)
         except Superseded:
             log.info("export task %s was replaced: stopped", task_id)
             return None
@@ -131,7 +132,7 @@ class PostsExport:
                 progress.finish(FAILED)
             raise
 
-    def _run(self, progress: Progress) -> Task:
+    def _run(self, progress: Progress, language: str) -> Task:
         user = self.store.get_user(progress.task.user_id)
         if user is None:
             return progress.finish(GONE)
@@ -143,7 +144,7 @@ class PostsExport:
             if attachment is None:
                 return progress.finish(TOO_BIG)
             progress.advance(progress.task.progress)  # a heartbeat before the mail
-            self._mail(user, attachment)
+            self._mail(user, attachment, language)
         return progress.finish()
 
     def _posts(self, user: User, progress: Progress) -> Iterator[dict[str, Any]]:
@@ -167,17 +168,18 @@ class PostsExport:
             return Attachment(packed.name, "application/gzip", packed.read_bytes())
         return None
 
-    def _mail(self, user: User, attachment: Attachment) -> None:
+    def _mail(self, user: User, attachment: Attachment, language: str) -> None:
         env = self.templates.env
         context = {
             "user": user,
             "compressed": attachment.filename != FILENAME,
             "filename": attachment.filename,
+            "lang": language,
         }
         message = compose(
             self.sender,
             user.email,
-            SUBJECT,
+            "[Microblog] " + translate(SUBJECT, language),
             env.get_template("email/export_posts.txt").render(**context),
             env.get_template("email/export_posts.html").render(**context),
             [attachment],

@@ -15,7 +15,7 @@ import logging
 from typing import Protocol
 
 from .domain import Conflict, Task, User, new_id, utcnow
-from .i18n import N_
+from .i18n import DEFAULT_LANGUAGE, N_
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -29,22 +29,27 @@ NOT_STARTED = N_("The export could not be started; please try again later.")
 class TaskRunner(Protocol):
     """Runs a stored task's job somewhere else than in the request."""
 
-    def start(self, task: Task) -> None: ...
+    def start(self, task: Task, language: str) -> None:
+        """Run the task's job, which mails in `language`."""
+        ...
 
 
 class NotStarted(Exception):
     """The runner could not take the job; the task is marked failed."""
 
 
-def start_export(store: Store, runner: TaskRunner, user: User) -> Task:
-    """Start exporting the user's posts; Conflict while an export runs.
-    A runner that fails leaves the task failed (complete), not blocking."""
+def start_export(
+    store: Store, runner: TaskRunner, user: User, language: str = DEFAULT_LANGUAGE
+) -> Task:
+    """Start exporting the user's posts, mailed in `language` (the reader's);
+    Conflict while an export runs. A runner that fails leaves the task
+    failed (complete), not blocking."""
     now = utcnow()
     task = Task(new_id(now), user.id, EXPORT_POSTS, DESCRIPTION, started=now, updated=now)
     if not store.start_task(task):
         raise Conflict(IN_PROGRESS)
     try:
-        runner.start(task)
+        runner.start(task, language)
     except Exception as exc:
         log.exception("could not start the export task %s", task.id)
         store.update_task(

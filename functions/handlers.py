@@ -147,11 +147,11 @@ def _exporter():
 
 
 def export(event: dict, context: object) -> dict:
-    """The API's asynchronous invocation `{"user_id", "task_id"}`: export and
+    """The API's asynchronous invocation `{"user_id", "task_id", "language"}`: export and
     mail the user's posts (see `functions.export_job`). An error is raised
     after the task is marked failed: Lambda sends the event to the function's
     on-failure destination."""
-    task = _exporter().run(event["user_id"], event["task_id"])
+    task = _exporter().run(event["user_id"], event["task_id"], event.get("language", ""))
     if task is None:
         return {"task_id": event["task_id"], "status": "skipped"}
     return {"task_id": task.id, "status": "failed" if task.error else "mailed"}

@@ -28,21 +28,21 @@ log = logging.getLogger(__name__)
 class ThreadRunner:
     """Each job on a thread of a small pool, made on first use."""
 
-    def __init__(self, job: Callable[[str, str], object], workers: int = 2):
+    def __init__(self, job: Callable[[str, str, str], object], workers: int = 2):
         self._job = job
         self._workers = workers
         self._pool = None
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, language: str) -> None:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="task")
-        self._pool.submit(self._run, task.user_id, task.id)
+        self._pool.submit(self._run, task.user_id, task.id, language)
 
-    def _run(self, user_id: str, task_id: str) -> None:
+    def _run(self, user_id: str, task_id: str, language: str) -> None:
         try:
-            self._job(user_id, task_id)
+            self._job(user_id, task_id, language)
         except Exception:  # the job marked its task failed; nobody waits on the future
             log.exception("background task %s failed", task_id)
 
@@ -60,12 +60,12 @@ class LambdaRunner:
         self.function = function
         self.client = client
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, language: str) -> None:
         if self.client is None:
             import boto3
 
             self.client = boto3.client("lambda")
-        payload = {"user_id": task.user_id, "task_id": task.id}
+        payload = {"user_id": task.user_id, "task_id": task.id, "language": language}
         self.client.invoke(
             FunctionName=self.function,
             InvocationType="Event",
@@ -76,5 +76,5 @@ class LambdaRunner:
 class NoRunner:
     """On Lambda without EXPORT_FUNCTION: every start fails (the API says 503)."""
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, language: str) -> None:
         raise RuntimeError("EXPORT_FUNCTION is not set: no function runs background tasks")

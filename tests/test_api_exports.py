@@ -25,12 +25,12 @@ class Held:
     def __init__(self):
         self.tasks = []
 
-    def start(self, task):
+    def start(self, task, language):
         self.tasks.append(task)
 
 
 class Broken:
-    def start(self, task):
+    def start(self, task, language):
         raise ConnectionError("Lambda is unreachable")
 
 

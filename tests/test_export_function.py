@@ -101,7 +101,7 @@ def test_the_api_on_aws_invokes_the_export_function_whose_handler_mails_the_post
     [invocation] = made
     assert invocation["FunctionName"] == FUNCTION and invocation["InvocationType"] == "Event"
     payload = json.loads(invocation["Payload"])
-    assert payload == {"user_id": registered["id"], "task_id": task["id"]}
+    assert payload == {"user_id": registered["id"], "task_id": task["id"], "language": "en"}
     again = api_request("POST", "/api/exports", cookie)
     assert again["statusCode"] == 409 and body(again)["error"] == "Conflict"
 
@@ -158,7 +158,7 @@ def test_a_duplicate_delivery_mails_once(registered, export_function, aws_lambda
     user = aws_lambda.get_user_by_username("lambda")
 
     class Nowhere:
-        def start(self, task: Task) -> None:
+        def start(self, task: Task, language: str) -> None:
             pass
 
     task = start_export(aws_lambda, Nowhere(), user)
@@ -176,8 +176,8 @@ def test_the_runner_invokes_asynchronously_with_the_tasks_ids():
         expected = {
             "FunctionName": FUNCTION,
             "InvocationType": "Event",
-            "Payload": b'{"user_id": "U1", "task_id": "T1"}',
+            "Payload": b'{"user_id": "U1", "task_id": "T1", "language": "es"}',
         }
         stub.add_response("invoke", {"StatusCode": 202}, expected)
-        LambdaRunner(FUNCTION, client).start(task)
+        LambdaRunner(FUNCTION, client).start(task, "es")
         stub.assert_no_pending_responses()

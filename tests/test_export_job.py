@@ -25,7 +25,7 @@ CHEAP_HASH = "pbkdf2:sha256:1$salt$" + "0" * 64
 class Now:
     """A runner that runs nothing: the test runs the job itself."""
 
-    def start(self, task):
+    def start(self, task, language):
         pass
 
 
@@ -108,6 +108,16 @@ def test_every_post_is_exported_oldest_first_across_pages(store, ann, renderer, 
     assert progress == sorted(progress) and progress[-1] == 100
     assert 99 in progress and len(set(progress)) >= 3
     assert store.get_task(ann.id, EXPORT_POSTS) == done
+
+
+def test_the_mail_is_in_the_language_the_export_was_asked_in(store, ann, renderer, outbox):
+    task = start_export(store, Now(), ann, "es")
+    job(store, renderer, outbox).run(ann.id, task.id, "es")
+    job(store, renderer, outbox).run(ann.id, start_export(store, Now(), ann).id, "xx")
+    spanish, unknown = mails(outbox)
+    assert spanish["Subject"] == "[Microblog] Tus artículos"
+    assert "Hola, ann:" in spanish.get_body(("plain",)).get_content()
+    assert unknown["Subject"] == "[Microblog] Your blog posts"  # an unknown one: English
 
 
 def test_a_user_without_posts_gets_an_empty_list(store, ann, renderer, outbox):

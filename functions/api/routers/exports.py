@@ -62,10 +62,11 @@ def export_posts(
     request: Request, response: Response, app: App, user: CurrentUser, lang: Lang
 ) -> dict:
     """Start exporting one's posts: a JSON file of them all is mailed to one's
-    address as posts.json. Answers at once with the task; follow its
+    address as posts.json, in the reader's language (`lang` cookie, else
+    Accept-Language). Answers at once with the task; follow its
     progress at `GET /api/exports/current`. 409 while an export runs."""
     try:
-        task = start_export(app.store, request.app.state.task_runner, user)
+        task = start_export(app.store, request.app.state.task_runner, user, lang)
     except NotStarted as exc:
         raise HTTPException(503, str(exc)) from None
     response.headers["Location"] = CURRENT
