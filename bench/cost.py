@@ -116,6 +116,10 @@ MONTH = {  # action -> times a month
     "follow a user with 1,000 posts": 300 * DAYS,
     "delete a post": 10 * DAYS,
     "rename a user": 1 * DAYS,
+    "send a private message": 2_000 * DAYS,  # assumed
+    # assumed: a signed-in reader's tab stays open and visible about a minute
+    # per page view, polling every 10 s (hidden tabs do not poll)
+    "notifications poll (every 10 s)": round(PAGE_VIEWS * SIGNED_IN_SHARE) * 6,
     f"release: full rebuild of {SITE_POSTS:,} posts": RELEASES,
 }
 

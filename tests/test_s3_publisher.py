@@ -247,14 +247,13 @@ def test_rejects_paths_that_are_not_relative(path):
 # ------------------------------------------------------------ CloudFront
 
 
-def test_invalidation_paths_serve_folders_and_skip_hashed_assets():
+def test_invalidation_paths_cover_a_folder_with_one_wildcard_and_skip_hashed_assets():
     changed = ["u/ann/index.html", "index.html", ASSET, "u/ann/feed.xml", "u/ann/index.html"]
     assert invalidation_paths(changed) == [
-        "/",
+        "/",  # the home page: `/*` would be the whole site
         "/index.html",
-        "/u/ann/",
+        "/u/ann/*",  # `/u/ann/` and `/u/ann/index.html`, billed as one path
         "/u/ann/feed.xml",
-        "/u/ann/index.html",
     ]
 
 
@@ -263,7 +262,7 @@ def test_flush_invalidates_changed_pages(s3, cloudfront, distribution_id):
     publisher.flush(["u/ann/index.html", "index.html", ASSET, "sitemap.xml", "404.html"])
 
     assert paths_of(invalidations(cloudfront, distribution_id)) == [
-        ["/", "/404.html", "/index.html", "/sitemap.xml", "/u/ann/", "/u/ann/index.html"]
+        ["/", "/404.html", "/index.html", "/sitemap.xml", "/u/ann/*"]
     ]
 
 
@@ -285,7 +284,7 @@ def test_flush_invalidates_everything_once_above_the_threshold(
     S3Publisher(BUCKET, distribution_id=distribution_id).flush(["index.html", "robots.txt"])
     assert len(invalidations(cloudfront, distribution_id)) == 1  # 3 paths: at the threshold
 
-    changed = [f"u/user{n}/index.html" for n in range(2)]  # 4 URL paths
+    changed = [f"u/user{n}/index.html" for n in range(4)]  # 4 URL paths
     S3Publisher(BUCKET, distribution_id=distribution_id).flush(changed)
     assert ["/*"] in paths_of(invalidations(cloudfront, distribution_id))
     assert len(invalidations(cloudfront, distribution_id)) == 2

@@ -134,15 +134,21 @@ def cache_control_for(path: str, stable: bool = False) -> str:
 
 
 def url_paths(path: str) -> list[str]:
-    """The URL paths CloudFront serves a file under: `u/ann/index.html` is
-    both `/u/ann/` and `/u/ann/index.html`. None for immutable assets: a new
-    version has a new name, and dropping an old one from the cache early
-    would only break pages still cached with a link to it."""
+    """The URL paths to invalidate for a file. A folder's page is served as
+    both `/p/1/` and `/p/1/index.html`: one wildcard path, `/p/1/*`, covers
+    both (and any query string), billed as one path, where two paths cost
+    twice; it also drops what is cached under the folder, which costs a
+    cache miss at most. The home page keeps its two paths (`/*` would be
+    everything). None for immutable assets: a new version has a new name,
+    and dropping an old one from the cache early would only break pages
+    still cached with a link to it."""
     if is_immutable(path):
         return []
     url = "/" + quote(path, safe="/%")
-    if path == "index.html" or path.endswith("/index.html"):
-        return [url.removesuffix("index.html"), url]
+    if path == "index.html":
+        return ["/", url]
+    if path.endswith("/index.html"):
+        return [url.removesuffix("index.html") + "*"]
     return [url]
 
 
