@@ -102,10 +102,11 @@ MAX_INVALIDATION_PATHS = 3000
 # Above this many URL paths, invalidate "/*" once instead: CloudFront bills
 # each path past the month's first 1,000 ($0.005; a wildcard counts as one),
 # while emptying the edge costs only its refill from S3 ($0.0004 per 1,000
-# GETs). A delete invalidates about 6 paths per language of the interface
-# (the English and the /es/ pages: 12), a batch of a few deletes stays under
-# this; a rename (tens of paths) or a release (all of them) goes "/*".
-WILDCARD_THRESHOLD = 60
+# GETs). A delete invalidates about 3 paths per language of the interface
+# (one wildcard path per page, `url_paths`: with the /es/ pages, 6), a batch
+# of a few deletes stays under this; a rename (tens of paths) or a release
+# (all of them) goes "/*".
+WILDCARD_THRESHOLD = 30
 WILDCARD = "/*"
 
 # HEADs a publisher makes before it lists the prefix once instead (see above).
