@@ -373,6 +373,30 @@ class DynamoStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return items
 
+    def _newest(
+        self,
+        keys: tuple[str, str],
+        partition: str,
+        kind: str,
+        cursor: str | None,
+        limit: int,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` + 1 items of `partition` (`keys`: its key and sort key
+        attributes), newest first, below the sort key of a `kind` cursor
+        (the one more tells that a next page exists)."""
+        pk, sk = keys
+        condition, values = f"{pk} = :pk", {":pk": partition}
+        if cursor:
+            values[":k"] = _decode_cursor(cursor, kind, k=ULID_RE)["k"]
+            condition += f" AND {sk} < :k"
+        return self._query(
+            limit + 1,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=dump(values),
+            **kwargs,
+        )
+
     def _query_all(self, page_size: int | None = None, **kwargs: Any) -> Iterator[dict]:
         """Every item of a Query, lazily, page by page."""
         kwargs = {"TableName": self.table_name, "ScanIndexForward": False, **kwargs}
@@ -503,16 +527,7 @@ class DynamoStore:
 
     def list_users(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[User]:
         limit = clamp_limit(limit)
-        condition, values = f"{GSI2PK} = :pk", {":pk": USERS_PK}
-        if cursor:
-            values[":k"] = _decode_cursor(cursor, "users", k=ULID_RE)["k"]
-            condition += f" AND {GSI2SK} < :k"
-        keys = self._query(
-            limit + 1,
-            IndexName=GSI2,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=dump(values),
-        )
+        keys = self._newest((GSI2PK, GSI2SK), USERS_PK, "users", cursor, limit, IndexName=GSI2)
         ids = [key[GSI2SK] for key in keys]
         more = len(ids) > limit
         ids = ids[:limit]
@@ -784,13 +799,7 @@ class DynamoStore:
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Post]:
         limit = clamp_limit(limit)
-        condition, values = f"{PK} = :pk", {":pk": TIMELINE_PK + user_id}
-        if cursor:
-            values[":k"] = _decode_cursor(cursor, "feed", k=ULID_RE)["k"]
-            condition += f" AND {SK} < :k"
-        items = self._query(
-            limit + 1, KeyConditionExpression=condition, ExpressionAttributeValues=dump(values)
-        )
+        items = self._newest((PK, SK), TIMELINE_PK + user_id, "feed", cursor, limit)
         return self._post_page(items, limit, "feed")
 
     # ------------------------------------------------------------ follows
@@ -888,17 +897,9 @@ class DynamoStore:
         self, index: str, partition: str, kind: str, cursor: str | None, limit: int
     ) -> Page[User]:
         limit = clamp_limit(limit)
-        pk, sk = (GSI1PK, GSI1SK) if index == GSI1 else (GSI2PK, GSI2SK)
-        condition, values = f"{pk} = :pk", {":pk": partition}
-        if cursor:
-            values[":k"] = _decode_cursor(cursor, kind, k=ULID_RE)["k"]
-            condition += f" AND {sk} < :k"
-        edges = self._query(
-            limit + 1,
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=dump(values),
-        )
+        keys = (GSI1PK, GSI1SK) if index == GSI1 else (GSI2PK, GSI2SK)
+        sk = keys[1]
+        edges = self._newest(keys, partition, kind, cursor, limit, IndexName=index)
         more = len(edges) > limit
         edges = edges[:limit]
         # Both ids are in the table key, which every index projects.
@@ -1093,14 +1094,12 @@ class DynamoStore:
         self, user_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Message]:
         limit = clamp_limit(limit)
-        condition, values = f"{PK} = :pk", {":pk": INBOX_PK + user_id}
-        if cursor:
-            values[":k"] = _decode_cursor(cursor, "messages", k=ULID_RE)["k"]
-            condition += f" AND {SK} < :k"
-        items = self._query(
-            limit + 1,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=dump(values),
+        items = self._newest(
+            (PK, SK),
+            INBOX_PK + user_id,
+            "messages",
+            cursor,
+            limit,
             ConsistentRead=True,  # a message sent a moment ago is listed
         )
         more = len(items) > limit
