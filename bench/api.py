@@ -30,7 +30,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.build import scratch  # noqa: E402
 from functions.seed import DEMO_PASSWORD  # noqa: E402
 from tests.server import port_of, serving  # noqa: E402
 
@@ -72,16 +72,11 @@ class Client:
         return json.loads(self.call("GET", path)[1])
 
 
-def scratch() -> Path:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    return Path(tempfile.mkdtemp(prefix="microblog-bench-api-", dir=base))
-
-
 @contextmanager
 def seeded_stack(users: int, posts: int) -> Iterator[int]:
     """Seed `users` / `posts` into SQLite in a scratch folder, then run
     `build.py serve` on it (tests/server.py's `serving`); yield its port."""
-    folder = scratch()
+    folder = scratch("api")
     env = {"VAR_DIR": str(folder / "var"), "SITE_DIR": str(folder / "site"), "STORE": "sqlite"}
     try:
         subprocess.run(

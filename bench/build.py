@@ -50,9 +50,12 @@ from functions.wiring import local_builder  # noqa: E402
 INCREMENTAL_RUNS = 7
 
 
-def scratch() -> Path:
+def scratch(kind: str = "") -> Path:
+    """A new folder for a benchmark's data, in memory where the machine has
+    /dev/shm (so the disk's speed is not what is measured)."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    return Path(tempfile.mkdtemp(prefix="microblog-bench-", dir=base))
+    prefix = f"microblog-bench-{kind}-" if kind else "microblog-bench-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 def files_in(folder: Path) -> list[os.DirEntry]:

@@ -40,8 +40,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
-import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -50,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.build import scratch  # noqa: E402
 from functions.config import Settings  # noqa: E402
 from functions.domain import PostCreated  # noqa: E402
 from functions.seed import seed  # noqa: E402
@@ -58,13 +57,9 @@ from functions.sitegen.search import build_index, numbered_posts  # noqa: E402
 from functions.sitegen.terms import words  # noqa: E402
 from functions.store.sqlite import SQLiteStore  # noqa: E402
 from functions.wiring import local_builder  # noqa: E402
+from tests.server import in_thread  # noqa: E402
 
 NEW_POSTS = 50
-
-
-def scratch() -> Path:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    return Path(tempfile.mkdtemp(prefix="microblog-bench-search-", dir=base))
 
 
 def sizes(paths: list[Path]) -> tuple[int, int, int, int]:
@@ -96,22 +91,14 @@ def pick_queries(site: Path, pair: list[str]) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def static_server(site: Path):
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def static_server(site: Path) -> contextlib.AbstractContextManager[str]:
     """The built site over HTTP on 127.0.0.1, as a CDN would serve it: files only."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    return in_thread(functools.partial(Quiet, directory=str(site)))
 
 
 def browser_latencies(base: str, queries: dict[str, str], rounds: int) -> dict[str, list[float]]:
@@ -155,7 +142,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=5, help="runs per query")
     args = parser.parse_args()
 
-    work = scratch()
+    work = scratch("search")
     try:
         settings = Settings.from_env(
             {"VAR_DIR": str(work / "var"), "SITE_DIR": str(work / "site"), "STORE": "sqlite"}

@@ -6,10 +6,10 @@ the result is "[<dest>] <text>"; a text containing "FAIL" gets a service error."
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
+
+from tests.server import in_thread
 
 TARGET = "AWSShineFrontendService_20170701.TranslateText"
 
@@ -43,13 +43,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def serving() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serving() -> AbstractContextManager[str]:
+    """The stand-in on 127.0.0.1: its base URL."""
+    return in_thread(Handler)

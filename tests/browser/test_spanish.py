@@ -11,7 +11,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from .ui import PASSWORD, goto, register_api
+from .ui import PASSWORD, goto, register_api, sign_in
 
 
 def test_a_spanish_browser_reads_signs_in_and_switches_to_english(make_context, base):
@@ -73,11 +73,7 @@ def test_the_popup_on_a_spanish_page_reads_the_card_and_speaks_spanish(make_cont
     name = f"luis{uuid.uuid4().hex[:6]}"
     register_api(base, name)
     author = make_context().new_page()
-    goto(author, "/login/")
-    author.get_by_label("Username").fill(name)
-    author.get_by_label("Password").fill(PASSWORD)
-    author.get_by_role("button", name="Sign In").click()
-    expect(author.get_by_role("button", name="Logout")).to_be_visible()
+    sign_in(author, name)
     assert author.request.post("/api/posts", data={"body": "Hola desde el popup"}).ok
 
     page = make_context(locale="es-ES").new_page()
@@ -96,11 +92,7 @@ def test_search_on_a_spanish_page_reads_the_one_index_and_shows_spanish_posts(ma
     word = "".join(random.choices(string.ascii_lowercase, k=9))
     register_api(base, name)
     author = make_context().new_page()
-    goto(author, "/login/")
-    author.get_by_label("Username").fill(name)
-    author.get_by_label("Password").fill(PASSWORD)
-    author.get_by_role("button", name="Sign In").click()
-    expect(author.get_by_role("button", name="Logout")).to_be_visible()
+    sign_in(author, name)
     assert author.request.post("/api/posts", data={"body": f"Busca {word} aquí"}).ok
 
     page = make_context(locale="es-ES").new_page()
