@@ -114,6 +114,12 @@ def user_out(user: User, include_email: bool = False) -> dict:
     return data
 
 
+def author_out(user: User) -> dict:
+    """A user where something of theirs is shown (`Author`): a post's author,
+    a message's sender and recipient."""
+    return {"id": user.id, "username": user.username, "avatar": user.avatar(48)}
+
+
 def post_out(post: Post, author: User, html: str) -> dict:
     return {
         "id": post.id,
@@ -121,7 +127,7 @@ def post_out(post: Post, author: User, html: str) -> dict:
         "body_html": sanitize(post.body_html),  # today's rules, as on the pages
         "language": post.language,
         "timestamp": format_time(post.timestamp),
-        "author": {"id": author.id, "username": author.username, "avatar": author.avatar(48)},
+        "author": author_out(author),
         "html": html,
     }
 

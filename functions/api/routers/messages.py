@@ -16,7 +16,15 @@ from ... import urls
 from ...domain import MESSAGE_MAX, Message, User, format_time
 from ..deps import App, CurrentUser, Cursor, PerPage
 from ..errors import COLLECTION, WRITE, documented
-from ..schemas import USERNAME_FIELD, Author, CollectionLinks, Meta, Strict, collection
+from ..schemas import (
+    USERNAME_FIELD,
+    Author,
+    CollectionLinks,
+    Meta,
+    Strict,
+    author_out,
+    collection,
+)
 
 router = APIRouter(tags=["messages"])
 
@@ -54,17 +62,13 @@ class Notifications(RootModel[list[NotificationOut]]):
     """The tutorial's answer: a plain list, oldest change first."""
 
 
-def _author(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "avatar": user.avatar(48)}
-
-
 def message_out(message: Message, sender: User, recipient: User) -> dict:
     return {
         "id": message.id,
         "body": message.body,
         "timestamp": format_time(message.timestamp),
-        "sender": _author(sender),
-        "recipient": _author(recipient),
+        "sender": author_out(sender),
+        "recipient": author_out(recipient),
     }
 
 
